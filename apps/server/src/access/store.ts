@@ -1,0 +1,117 @@
+import { and, eq, isNull, lte, or } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { type AccessSessionRow, accessSessions } from "../db/schema.ts";
+
+export type AccessSession = AccessSessionRow;
+
+export type GrantResult =
+  | { ok: true; session: AccessSession; freed: string[] }
+  | { ok: false; reason: "robot_taken"; holder: AccessSession }
+  | { ok: false; reason: "wallet_raced" };
+
+const active = isNull(accessSessions.endedAt);
+
+/** The access_sessions table. Every lock decision is made here, inside one transaction. */
+export class AccessStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Binds `wallet` to `robotId` until `expiresAt`. In one transaction: lapsed sessions on either side
+   * are ended, the wallet's current session (if any) is ended as replaced, and the new row is
+   * inserted; the partial unique indexes turn a concurrent winner into a refusal, not a second lock.
+   * `freed` lists the robots whose sessions this ended (they need a stop).
+   */
+  grant(input: {
+    wallet: string;
+    robotId: string;
+    now: Date;
+    expiresAt: Date;
+    paymentTx: string | null;
+  }): Promise<GrantResult> {
+    const { wallet, robotId, now } = input;
+    return this.db
+      .transaction(async (tx) => {
+        const lapsed = await tx
+          .update(accessSessions)
+          .set({ endedAt: now, endReason: "expired" })
+          .where(
+            and(
+              active,
+              lte(accessSessions.expiresAt, now),
+              or(eq(accessSessions.robotId, robotId), eq(accessSessions.wallet, wallet)),
+            ),
+          )
+          .returning({ robotId: accessSessions.robotId });
+        const replaced = await tx
+          .update(accessSessions)
+          .set({ endedAt: now, endReason: "replaced" })
+          .where(and(active, eq(accessSessions.wallet, wallet)))
+          .returning({ robotId: accessSessions.robotId });
+        const [session] = await tx
+          .insert(accessSessions)
+          .values({ wallet, robotId, createdAt: now, expiresAt: input.expiresAt, paymentTx: input.paymentTx })
+          .onConflictDoNothing()
+          .returning();
+        if (!session) {
+          const [holder] = await tx
+            .select()
+            .from(accessSessions)
+            .where(and(active, eq(accessSessions.robotId, robotId)));
+          // Undo the wallet's replaced session: a refused purchase must leave everything as it was.
+          throw new Refused(
+            holder ? { ok: false, reason: "robot_taken", holder } : { ok: false, reason: "wallet_raced" },
+          );
+        }
+        const freed = [...lapsed, ...replaced].map((row) => row.robotId).filter((id) => id !== robotId);
+        return { ok: true as const, session, freed: [...new Set(freed)] };
+      })
+      .catch((error: unknown) => {
+        if (error instanceof Refused) return error.result;
+        throw error;
+      });
+  }
+
+  async activeForWallet(wallet: string, now: Date): Promise<AccessSession | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(accessSessions)
+      .where(and(active, eq(accessSessions.wallet, wallet)));
+    return row && row.expiresAt > now ? row : undefined;
+  }
+
+  async activeForRobot(robotId: string, now: Date): Promise<AccessSession | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(accessSessions)
+      .where(and(active, eq(accessSessions.robotId, robotId)));
+    return row && row.expiresAt > now ? row : undefined;
+  }
+
+  /** Ends the wallet's session now; returns it, or undefined when it had none. */
+  async release(wallet: string, now: Date): Promise<AccessSession | undefined> {
+    const [row] = await this.db
+      .update(accessSessions)
+      .set({ endedAt: now, endReason: "released" })
+      .where(and(active, eq(accessSessions.wallet, wallet)))
+      .returning();
+    return row;
+  }
+
+  /**
+   * Ends every session whose time is up. The UPDATE … RETURNING hands each lapsed session to exactly
+   * one caller, so with several server processes each robot is stopped once.
+   */
+  expireDue(now: Date): Promise<AccessSession[]> {
+    return this.db
+      .update(accessSessions)
+      .set({ endedAt: now, endReason: "expired" })
+      .where(and(active, lte(accessSessions.expiresAt, now)))
+      .returning();
+  }
+}
+
+class Refused extends Error {
+  constructor(readonly result: GrantResult) {
+    super("refused");
+  }
+}

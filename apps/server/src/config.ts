@@ -1,0 +1,128 @@
+import { z } from "zod";
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === "") return fallback;
+      if (["true", "1", "yes", "on"].includes(value)) return true;
+      if (["false", "0", "no", "off"].includes(value)) return false;
+      ctx.addIssue({ code: "custom", message: `expected true or false, got '${value}'` });
+      return z.NEVER;
+    });
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: "expected a whole number" })
+    .int("expected a whole number")
+    .min(min, `expected at least ${min}`)
+    .max(max, `expected at most ${max}`)
+    .default(fallback);
+
+/** A list given as JSON (`["a","b"]`) or comma-separated (`a,b`). */
+const list = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return fallback;
+      const text = value.trim();
+      if (text.startsWith("[")) {
+        try {
+          const parsed: unknown = JSON.parse(text);
+          if (Array.isArray(parsed) && parsed.every((item) => typeof item === "string")) return parsed;
+        } catch {}
+        ctx.addIssue({
+          code: "custom",
+          message: "expected a JSON list of strings or a comma-separated list",
+        });
+        return z.NEVER;
+      }
+      return text
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean);
+    });
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+const NETWORKS = ["local", "base-sepolia", "base", "solana-devnet", "solana"] as const;
+
+const EnvSchema = z.object({
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
+  PORT: int(8000, 0, 65535),
+  DEBUG: bool(false),
+  CORS_ORIGINS: list(["http://localhost:5173", "http://localhost:3000"]),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+
+  PAYMENT_ENABLED: bool(false),
+  PAYMENT_ADDRESS: z.string().trim().default(""),
+  X402_NETWORK: z
+    .enum(NETWORKS, { message: `expected one of ${NETWORKS.join(", ")}` })
+    .default("base-sepolia"),
+
+  SESSION_DURATION_MINUTES: z.coerce
+    .number({ message: "expected a number of minutes" })
+    .positive("expected a positive number of minutes")
+    .max(24 * 60, "expected at most 1440 minutes")
+    .default(10),
+  SESSION_PRICE: z
+    .string()
+    .trim()
+    .regex(/^\$\d+(\.\d{1,6})?$/, "expected a dollar price like $0.10")
+    .default("$0.10"),
+
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+      .optional(),
+  ),
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  REDIS_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^rediss?:\/\//, "expected a redis:// URL")
+      .optional(),
+  ),
+  REDIS_PREFIX: z.string().default("robo402:"),
+
+  ROBOTS: z.string().trim().default(""),
+  ROBOTS_FILE: optionalText,
+  SIMULATED_ROBOTS: list(["finland-tumbller-01", "finland-tumbller-02"]),
+
+  ROBOT_TIMEOUT_MS: int(3000, 50, 60_000),
+  CAMERA_TIMEOUT_MS: int(3000, 50, 60_000),
+  // The camera firmware answers 503 to a second request within 100 ms, so never poll faster.
+  CAMERA_INTERVAL_MS: int(150, 100, 60_000),
+  DEADMAN_MS: int(1500, 100, 60_000),
+  STOP_RETRY_ATTEMPTS: int(10, 1, 1000),
+  STOP_RETRY_MAX_DELAY_MS: int(5000, 10, 600_000),
+  SESSION_SWEEP_MS: int(500, 10, 60_000),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+export type Network = (typeof NETWORKS)[number];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads the configuration once, at the edge. A bad value throws one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = EnvSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "environment");
+    const got = env[name];
+    return `${name}: ${issue.message}${got === undefined ? "" : ` (got '${got}')`}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+}

@@ -1,0 +1,52 @@
+import type { ValidationIssue } from "@robo402/protocol";
+import type { Context, ErrorHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "pino";
+import type { ZodError } from "zod";
+
+/** A refusal the caller can act on: the status and the sentence that goes into `{"detail": …}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly detail: string,
+  ) {
+    super(detail);
+    this.name = "HttpError";
+  }
+}
+
+/** FastAPI's 422 shape (`loc` starts with where the field was: body, query, header, path). */
+export function validationIssues(error: ZodError, where: string): ValidationIssue[] {
+  return error.issues.map((issue) => {
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    return {
+      type: missing ? "missing" : issue.code,
+      loc: [where, ...issue.path.map((part) => (typeof part === "number" ? part : String(part)))],
+      msg: missing ? "Field required" : issue.message,
+    };
+  });
+}
+
+const WHERE: Record<string, string> = { json: "body", form: "body", param: "path" };
+
+/** The hook every validated route shares: a failed field is a 422 naming it. */
+export function validationHook(
+  result: { success: true } | { success: false; error: ZodError; target: string },
+  c: Context,
+) {
+  if (result.success) return;
+  return c.json({ detail: validationIssues(result.error, WHERE[result.target] ?? result.target) }, 422);
+}
+
+export function errorHandler(logger: Logger): ErrorHandler {
+  return (error, c) => {
+    if (error instanceof HttpError) return c.json({ detail: error.detail }, error.status);
+    if (error instanceof HTTPException) {
+      const detail = error.status === 400 ? `Bad request: ${error.message}` : error.message;
+      return c.json({ detail: detail || "Request refused" }, error.status);
+    }
+    logger.error({ err: error, path: c.req.path }, "unhandled error");
+    return c.json({ detail: "Internal server error" }, 500);
+  };
+}

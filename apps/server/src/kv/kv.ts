@@ -1,0 +1,10 @@
+/**
+ * Small shared state with expiry: in-process by default, Redis when several server processes must
+ * agree (dead-man timestamps, cached robot info). Values are strings; callers own their encoding.
+ */
+export interface Kv {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  del(key: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,42 @@
+import { existsSync } from "node:fs";
+import { serve } from "@hono/node-server";
+import { pino } from "pino";
+import { createPlatform } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+
+if (existsSync(".env")) process.loadEnvFile(".env");
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = pino({ level: config.LOG_LEVEL });
+  const platform = await createPlatform(config, logger);
+  const server = serve({ fetch: platform.app.fetch, hostname: config.HOST, port: config.PORT }, (address) => {
+    logger.info(
+      {
+        url: `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${address.port}`,
+        payment_enabled: config.PAYMENT_ENABLED,
+        database: platform.database.engine,
+        robots: platform.robots.list().map((robot) => robot.id),
+      },
+      "robo402 is listening",
+    );
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.close();
+    await platform.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  // A bad setting is the user's to fix: one line, no stack.
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import type { MotorCommand } from "@robo402/protocol";
+
+export interface RobotInfo {
+  /** What the board calls itself (`hostname` from the firmware, `mdns_name` in the plan). */
+  readonly name: string | null;
+  readonly ip: string | null;
+}
+
+/** One kind of robot. A new kind (a rover with a velocity API, a robot that dials in) is a new driver. */
+export interface RobotDriver {
+  info(): Promise<RobotInfo>;
+  command(command: MotorCommand): Promise<void>;
+  /** One JPEG from the camera. */
+  frame(): Promise<Uint8Array>;
+  /** Where the camera is, as far as the platform knows without asking it. */
+  cameraAddress(): Promise<RobotInfo>;
+}
+
+/** The robot did not answer as it should: unreachable, too slow, or an error status. */
+export class RobotUnavailableError extends Error {
+  constructor(
+    readonly board: "motor" | "camera",
+    reason: string,
+  ) {
+    super(`${board} ${reason}`);
+    this.name = "RobotUnavailableError";
+  }
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/** A robot the platform may talk to. Nothing outside this registry is ever contacted. */
+export interface RobotEntry {
+  /** The canonical `robot_host` (lower case): an mDNS name or an IPv4 address. */
+  readonly id: string;
+  readonly driver: "tumbller";
+  readonly motorUrl: string;
+  readonly cameraUrl: string;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export const isIpv4 = (host: string) => IPV4.test(host);
+
+/** The first plan's rules: an IP serves motor and camera; a name is `NAME.local` and `NAME-cam.local`. */
+export function defaultAddresses(host: string): { motorUrl: string; cameraUrl: string } {
+  if (isIpv4(host)) return { motorUrl: `http://${host}`, cameraUrl: `http://${host}` };
+  return { motorUrl: `http://${host}.local`, cameraUrl: `http://${host}-cam.local` };
+}
+
+const Host = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine(
+    (h) => isIpv4(h) || HOSTNAME.test(h),
+    "must be an mDNS name like finland-tumbller-01 or an IPv4 address",
+  );
+const BaseUrl = z
+  .url({ protocol: /^https?$/, message: "must be an http:// or https:// URL" })
+  .transform((u) => u.replace(/\/+$/, ""));
+// A bare string is shorthand for `{host}`.
+const RobotSpec = z.preprocess(
+  (value) => (typeof value === "string" ? { host: value } : value),
+  z.object({ host: Host, motor_url: BaseUrl.optional(), camera_url: BaseUrl.optional() }),
+);
+const RobotSpecs = z.array(RobotSpec);
+
+function toEntry(spec: z.infer<typeof RobotSpec>): RobotEntry {
+  const fallback = defaultAddresses(spec.host);
+  return {
+    id: spec.host,
+    driver: "tumbller",
+    motorUrl: spec.motor_url ?? fallback.motorUrl,
+    cameraUrl: spec.camera_url ?? fallback.cameraUrl,
+  };
+}
+
+/**
+ * Parses robots as configured: a comma-separated list of hosts (`finland-tumbller-01,192.168.1.50`)
+ * or a JSON list of hosts and `{host, motor_url, camera_url}` objects.
+ */
+export function parseRobots(text: string, source: string): RobotEntry[] {
+  const trimmed = text.trim();
+  if (!trimmed) return [];
+  let raw: unknown;
+  if (trimmed.startsWith("[")) {
+    try {
+      raw = JSON.parse(trimmed);
+    } catch (error) {
+      throw new Error(`${source}: not valid JSON (${(error as Error).message})`);
+    }
+  } else {
+    raw = trimmed.split(",").map((part) => part.trim());
+  }
+  const parsed = RobotSpecs.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const [index, field] = issue?.path ?? [];
+    const where =
+      typeof index === "number" ? `robot ${index + 1}${field ? ` ${String(field)}` : ""}` : "list";
+    throw new Error(`${source}: ${where} ${issue?.message ?? "is invalid"}`);
+  }
+  return parsed.data.map(toEntry);
+}
+
+export function readRobotsFile(path: string): RobotEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`ROBOTS_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  return parseRobots(text, `ROBOTS_FILE ${path}`);
+}
+
+export class RobotRegistry {
+  readonly #byId = new Map<string, RobotEntry>();
+
+  constructor(entries: Iterable<RobotEntry>) {
+    for (const entry of entries) {
+      if (this.#byId.has(entry.id)) throw new Error(`robot '${entry.id}' is registered twice`);
+      this.#byId.set(entry.id, entry);
+    }
+  }
+
+  /** Case-insensitive, like the plan's hosts. */
+  get(host: string): RobotEntry | undefined {
+    return this.#byId.get(host.trim().toLowerCase());
+  }
+
+  list(): RobotEntry[] {
+    return [...this.#byId.values()];
+  }
+}

@@ -1,0 +1,161 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import {
+  CommandResponse,
+  MOTOR_COMMANDS,
+  MotorCommand,
+  RobotHost,
+  RobotStatusResponse,
+} from "@robo402/protocol";
+import { stream } from "hono/streaming";
+import type { IdentifyController } from "../access/identity.ts";
+import type { AccessService } from "../access/service.ts";
+import { maskWallet } from "../access/wallet.ts";
+import { HttpError, validationHook } from "../http/errors.ts";
+import { errors, json } from "../http/openapi.ts";
+import type { Frame } from "./camera.ts";
+import type { RobotService } from "./service.ts";
+
+const controlErrors = errors({
+  401: "No wallet or credentials given",
+  403: "The caller holds no robot",
+  503: "The robot does not answer",
+});
+
+const motor = createRoute({
+  method: "get",
+  path: "/motor/{command}",
+  summary: "Drive the robot bound to the caller's session",
+  description:
+    "forward/back run for 2 s and turns for 1 s unless repeated; the server stops the robot when commands stop arriving.",
+  request: { params: z.object({ command: MotorCommand }) },
+  responses: {
+    200: json(CommandResponse, "The robot took the command"),
+    ...controlErrors,
+    ...errors({ 404: "No such motor command" }),
+  },
+});
+
+const frame = createRoute({
+  method: "get",
+  path: "/camera/frame",
+  summary: "The latest camera frame of the caller's robot",
+  responses: {
+    200: {
+      content: { "image/jpeg": { schema: z.string().meta({ format: "binary" }) } },
+      description: "A JPEG",
+    },
+    ...controlErrors,
+  },
+});
+
+const BOUNDARY = "robo402-frame";
+const cameraStream = createRoute({
+  method: "get",
+  path: "/camera/stream",
+  summary: "Live camera as multipart MJPEG (use as an <img> source)",
+  responses: {
+    200: {
+      content: { [`multipart/x-mixed-replace; boundary=${BOUNDARY}`]: { schema: z.string() } },
+      description: "A JPEG per part until the session ends or the client leaves",
+    },
+    ...controlErrors,
+  },
+});
+
+const status = createRoute({
+  method: "get",
+  path: "/status",
+  summary: "Whether a robot is online and free",
+  request: { query: z.object({ robot_host: RobotHost }) },
+  responses: {
+    200: json(RobotStatusResponse, "Online state of motor and camera, and availability"),
+    ...errors({ 404: "No robot of that name is registered", 422: "robot_host missing" }),
+  },
+});
+
+/** `/api/v1/robot/*` of the first plan: control of the robot bound to the caller's session. */
+export function robotRoutes(robots: RobotService, access: AccessService, identify: IdentifyController) {
+  return new OpenAPIHono({ defaultHook: validationHook })
+    .openapi(
+      motor,
+      async (c) => {
+        const { command } = c.req.valid("param");
+        const { robot } = await identify(c);
+        await robots.command(robot, command);
+        return c.json({ status: "ok" as const, command }, 200);
+      },
+      (result, c): undefined => {
+        if (result.success) return undefined;
+        throw new HttpError(
+          404,
+          `Unknown motor command '${c.req.param("command")}'. Use one of: ${MOTOR_COMMANDS.join(", ")}.`,
+        );
+      },
+    )
+    .openapi(frame, async (c) => {
+      const { robot } = await identify(c);
+      const { jpeg } = await robots.frame(robot);
+      return c.body(jpeg as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "image/jpeg",
+        "cache-control": "no-store",
+      });
+    })
+    .openapi(cameraStream, async (c) => {
+      const { robot, session } = await identify(c);
+      const feed = robots.camera(robot);
+      c.header("content-type", `multipart/x-mixed-replace; boundary=${BOUNDARY}`);
+      c.header("cache-control", "no-store");
+      return stream(c, async (out) => {
+        let writing: Promise<unknown> | undefined;
+        const send = (frame: Frame) => {
+          // A viewer that cannot keep up skips frames instead of queueing them in memory.
+          if (writing) return;
+          const head = `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\n\r\n`;
+          writing = out
+            .write(head)
+            .then(() => out.write(frame.jpeg))
+            .then(() => out.write("\r\n"))
+            .catch(() => {})
+            .finally(() => {
+              writing = undefined;
+            });
+        };
+        await new Promise<void>((done) => {
+          const unsubscribe = feed.subscribe(send);
+          const finish = () => {
+            unsubscribe();
+            clearTimeout(expiry);
+            access.off("ended", onEnded);
+            done();
+          };
+          const onEnded = (ended: { id: string }) => ended.id === session.id && finish();
+          const expiry = setTimeout(finish, Math.max(0, session.expiresAt.getTime() - Date.now()));
+          access.on("ended", onEnded);
+          out.onAbort(finish);
+        });
+      });
+    })
+    .openapi(status, async (c) => {
+      const robot = robots.find(c.req.valid("query").robot_host);
+      const [info, cameraOnline, camera, holder] = await Promise.all([
+        robots.info(robot),
+        robots.cameraOnline(robot),
+        robots.cameraAddress(robot),
+        access.holder(robot),
+      ]);
+      return c.json(
+        {
+          robot_host: robot.id,
+          motor_online: info !== null,
+          motor_ip: info?.ip ?? null,
+          motor_mdns: info?.name ?? null,
+          camera_online: cameraOnline,
+          camera_ip: camera.ip,
+          camera_mdns: camera.name,
+          available: holder === undefined,
+          locked_by: holder ? maskWallet(holder.wallet) : null,
+        },
+        200,
+      );
+    });
+}

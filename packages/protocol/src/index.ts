@@ -1,0 +1,3 @@
+export * from "./access.ts";
+export * from "./errors.ts";
+export * from "./robot.ts";

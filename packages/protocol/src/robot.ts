@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+export const MOTOR_COMMANDS = ["forward", "back", "left", "right", "stop"] as const;
+export const MotorCommand = z.enum(MOTOR_COMMANDS);
+export type MotorCommand = z.infer<typeof MotorCommand>;
+
+export const CommandResponse = z.object({
+  status: z.literal("ok"),
+  command: MotorCommand,
+});
+export type CommandResponse = z.infer<typeof CommandResponse>;
+
+export const RobotStatusResponse = z.object({
+  robot_host: z.string(),
+  motor_online: z.boolean(),
+  motor_ip: z.string().nullable(),
+  motor_mdns: z.string().nullable(),
+  camera_online: z.boolean(),
+  camera_ip: z.string().nullable(),
+  camera_mdns: z.string().nullable(),
+  /** Whether the robot can be bought now. */
+  available: z.boolean(),
+  /** The holder's wallet, masked as `0x1234...abcd`. */
+  locked_by: z.string().nullable(),
+});
+export type RobotStatusResponse = z.infer<typeof RobotStatusResponse>;
