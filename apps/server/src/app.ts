@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
+import { SessionCache } from "./access/cache.ts";
 import { walletHeaderIdentity } from "./access/identity.ts";
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
@@ -82,8 +83,10 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       { intervalMs: config.CAMERA_INTERVAL_MS, timeoutMs: config.CAMERA_TIMEOUT_MS, idleMs: 5000 },
       logger,
     );
+    closers.push(async () => robots.close());
     const access = new AccessService(
       new AccessStore(database.db),
+      new SessionCache(kv),
       robots,
       { sessionMinutes: config.SESSION_DURATION_MINUTES, sweepMs: config.SESSION_SWEEP_MS },
       logger,

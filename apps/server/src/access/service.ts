@@ -5,6 +5,7 @@ import { HttpError } from "../http/errors.ts";
 import type { StopReason } from "../robots/motion.ts";
 import type { RobotEntry } from "../robots/registry.ts";
 import type { RobotService } from "../robots/service.ts";
+import type { SessionCache } from "./cache.ts";
 import type { AccessSession, AccessStore } from "./store.ts";
 import { walletKey } from "./wallet.ts";
 
@@ -32,6 +33,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
 
   constructor(
     private readonly store: AccessStore,
+    private readonly cache: SessionCache,
     private readonly robots: RobotService,
     private readonly options: AccessOptions,
     private readonly logger: Logger,
@@ -52,6 +54,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       const expiresAt = new Date(now.getTime() + this.options.sessionMinutes * 60_000);
       const result = await this.store.grant({ wallet: key, robotId: robot.id, now, expiresAt, paymentTx });
       if (result.ok) {
+        await this.cache.forget(key);
         for (const freed of result.freed) this.#stop(freed, "replaced");
         this.logger.info({ robot: robot.id, wallet: key, expiresAt }, "access granted");
         return {
@@ -78,13 +81,21 @@ export class AccessService extends EventEmitter<AccessEvents> {
   async release(wallet: string): Promise<AccessSession> {
     const session = await this.store.release(walletKey(wallet), new Date());
     if (!session) throw new HttpError(404, "No active session to release.");
-    this.#ended(session, "released");
+    await this.#ended(session, "released");
     return session;
   }
 
   /** The session and robot a wallet controls now; 403 when it has none. */
   async controller(wallet: string): Promise<Controller> {
-    const session = await this.store.activeForWallet(walletKey(wallet), new Date());
+    const key = walletKey(wallet);
+    const now = new Date();
+    // The cache only saves time: when the shared store is away, the database answers alone.
+    let cached = await this.cache.get(key).catch(() => undefined);
+    if (!cached) {
+      cached = { session: await this.store.activeForWallet(key, now) };
+      await this.cache.set(key, cached.session).catch(() => {});
+    }
+    const session = cached.session && cached.session.expiresAt > now ? cached.session : undefined;
     if (!session) throw new HttpError(403, "No active session. Purchase access first.");
     return { session, robot: this.robots.find(session.robotId) };
   }
@@ -105,7 +116,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
 
   async sweep(): Promise<void> {
     try {
-      for (const session of await this.store.expireDue(new Date())) this.#ended(session, "expired");
+      for (const session of await this.store.expireDue(new Date())) await this.#ended(session, "expired");
     } catch (error) {
       this.logger.error({ err: error }, "session sweep failed; will retry");
     }
@@ -117,7 +128,11 @@ export class AccessService extends EventEmitter<AccessEvents> {
     await this.#sweeping;
   }
 
-  #ended(session: AccessSession, reason: StopReason): void {
+  async #ended(session: AccessSession, reason: StopReason): Promise<void> {
+    // Forgotten before the stop goes out, so no cached grant lets a command slip in behind it.
+    await this.cache
+      .forget(session.wallet)
+      .catch((err) => this.logger.warn({ err }, "session cache not cleared"));
     this.logger.info({ robot: session.robotId, wallet: session.wallet, reason }, "access ended");
     this.emit("ended", session);
     this.#stop(session.robotId, reason);

@@ -31,6 +31,7 @@ export class CameraFeed {
   #running = false;
   #lastDemand = 0;
   #requests = 0;
+  #closed = false;
 
   constructor(
     private readonly robotId: string,
@@ -90,8 +91,13 @@ export class CameraFeed {
     return this.#latest;
   }
 
+  /** Stops polling for good; a waiting `frame()` times out. */
+  close(): void {
+    this.#closed = true;
+  }
+
   #ensureRunning(): void {
-    if (this.#running) return;
+    if (this.#running || this.#closed) return;
     this.#running = true;
     void this.#poll().finally(() => {
       this.#running = false;
@@ -99,7 +105,10 @@ export class CameraFeed {
   }
 
   async #poll(): Promise<void> {
-    while (this.#listeners.size > 0 || Date.now() - this.#lastDemand < this.options.idleMs) {
+    while (
+      !this.#closed &&
+      (this.#listeners.size > 0 || Date.now() - this.#lastDemand < this.options.idleMs)
+    ) {
       const started = Date.now();
       this.#requests++;
       try {

@@ -10,7 +10,7 @@ export interface MotionOptions {
   readonly stopMaxDelayMs: number;
 }
 
-export type StopReason = "expired" | "released" | "replaced" | "deadman";
+export type StopReason = "expired" | "released" | "replaced" | "deadman" | "shutdown";
 
 /**
  * Keeps moving machines under control. Motion commands arm a dead-man timer: a driver that goes
@@ -21,7 +21,7 @@ export type StopReason = "expired" | "released" | "replaced" | "deadman";
  */
 export class MotionGuard {
   readonly #instance = randomUUID();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #armed = new Map<string, { timer: NodeJS.Timeout; driver: RobotDriver }>();
   readonly #stopping = new Map<string, Promise<boolean>>();
   #closed = false;
 
@@ -44,7 +44,7 @@ export class MotionGuard {
     this.#disarm(robotId);
     const timer = setTimeout(() => void this.#deadman(robotId, driver, stamp), this.options.deadmanMs);
     timer.unref();
-    this.#timers.set(robotId, timer);
+    this.#armed.set(robotId, { timer, driver });
   }
 
   /**
@@ -60,16 +60,15 @@ export class MotionGuard {
     return delivery;
   }
 
-  /** Waits for stops under way (so a shutting-down server still stops its robots). */
+  /** A server going away is control lapsing: robots it was driving are stopped before it exits. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
+    for (const [robotId, { driver }] of this.#armed) void this.stop(robotId, driver, "shutdown");
     await Promise.all(this.#stopping.values());
   }
 
   async #deadman(robotId: string, driver: RobotDriver, stamp: string): Promise<void> {
-    this.#timers.delete(robotId);
+    this.#armed.delete(robotId);
     try {
       if ((await this.kv.get(this.#key(robotId))) !== stamp) return;
     } catch (error) {
@@ -105,9 +104,8 @@ export class MotionGuard {
   }
 
   #disarm(robotId: string): void {
-    const timer = this.#timers.get(robotId);
-    if (timer) clearTimeout(timer);
-    this.#timers.delete(robotId);
+    clearTimeout(this.#armed.get(robotId)?.timer);
+    this.#armed.delete(robotId);
   }
 
   #key(robotId: string): string {

@@ -96,6 +96,10 @@ export class RobotService {
     return this.#driver(entry).cameraAddress();
   }
 
+  close(): void {
+    for (const feed of this.#cameras.values()) feed.close();
+  }
+
   #driver(entry: RobotEntry): RobotDriver {
     let driver = this.#drivers.get(entry.id);
     if (!driver) {

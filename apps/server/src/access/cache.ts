@@ -1,0 +1,43 @@
+import type { Kv } from "../kv/index.ts";
+import type { AccessSession } from "./store.ts";
+
+// Short enough that a stale answer (a read racing a release on another server) lapses at once.
+const TTL_MS = 1000;
+const NONE = "none";
+
+/**
+ * Who holds what, for the motor path: a database read per motor command costs more than the rest of
+ * the platform's work together. Every write of a session forgets the wallet's entry; entries also
+ * lapse after a second, which bounds what a read racing a write on another server can leave behind.
+ */
+export class SessionCache {
+  constructor(private readonly kv: Kv) {}
+
+  async get(wallet: string): Promise<{ session: AccessSession | undefined } | undefined> {
+    const cached = await this.kv.get(this.#key(wallet));
+    if (cached === null) return undefined;
+    if (cached === NONE) return { session: undefined };
+    const row = JSON.parse(cached) as AccessSession &
+      Record<"createdAt" | "expiresAt" | "endedAt", string | null>;
+    return {
+      session: {
+        ...row,
+        createdAt: new Date(row.createdAt as string),
+        expiresAt: new Date(row.expiresAt as string),
+        endedAt: row.endedAt ? new Date(row.endedAt) : null,
+      },
+    };
+  }
+
+  set(wallet: string, session: AccessSession | undefined): Promise<void> {
+    return this.kv.set(this.#key(wallet), session ? JSON.stringify(session) : NONE, TTL_MS);
+  }
+
+  forget(wallet: string): Promise<void> {
+    return this.kv.del(this.#key(wallet));
+  }
+
+  #key(wallet: string): string {
+    return `access:wallet:${wallet}`;
+  }
+}
