@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { x402Facilitator } from "@x402/core/facilitator";
+import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
+import { toFacilitatorEvmSigner } from "@x402/evm";
+import { registerExactEvmScheme } from "@x402/evm/exact/facilitator";
+import type { VerifyTypedDataParameters } from "viem";
+import { CHAIN_ID } from "./anvil.ts";
+import { devchainClient } from "./client.ts";
+
+export const NETWORK = `eip155:${CHAIN_ID}` as const;
+
+export interface FacilitatorServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves x402's facilitator API (GET /supported, POST /verify, POST /settle) the way
+ * HTTPFacilitatorClient calls it, settling on the devchain from `signer`, which pays the gas.
+ */
+export async function startFacilitator(options: {
+  rpcUrl: string;
+  signer: `0x${string}`;
+  port?: number;
+}): Promise<FacilitatorServer> {
+  const client = devchainClient(options.rpcUrl, options.signer);
+  const facilitator = registerExactEvmScheme(new x402Facilitator(), {
+    signer: toFacilitatorEvmSigner({
+      ...client,
+      address: options.signer,
+      // x402 types the typed data loosely; viem's stricter overloads accept it at run time.
+      verifyTypedData: (args) => client.verifyTypedData(args as VerifyTypedDataParameters),
+    }),
+    networks: NETWORK,
+  });
+
+  const server = createServer((request, response) => {
+    handle(facilitator, request, response).catch((error: unknown) => {
+      send(response, 500, { error: error instanceof Error ? error.message : String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Clients keep connections alive; without this close() would wait for them to time out.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(facilitator: x402Facilitator, request: IncomingMessage, response: ServerResponse) {
+  const route = `${request.method} ${new URL(request.url ?? "/", "http://localhost").pathname}`;
+  if (route === "GET /supported") return send(response, 200, facilitator.getSupported());
+  if (route !== "POST /verify" && route !== "POST /settle") {
+    return send(response, 404, { error: `no ${route}` });
+  }
+
+  let body: { paymentPayload?: PaymentPayload; paymentRequirements?: PaymentRequirements };
+  try {
+    body = JSON.parse(await readBody(request));
+  } catch {
+    return send(response, 400, { error: "the body is not JSON" });
+  }
+  const { paymentPayload, paymentRequirements } = body ?? {};
+  if (!paymentPayload || !paymentRequirements) {
+    return send(response, 400, { error: "the body needs paymentPayload and paymentRequirements" });
+  }
+  const result =
+    route === "POST /verify"
+      ? await facilitator.verify(paymentPayload, paymentRequirements)
+      : await facilitator.settle(paymentPayload, paymentRequirements);
+  send(response, 200, result);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let body = "";
+  for await (const chunk of request) body += chunk;
+  return body;
+}
+
+function send(response: ServerResponse, status: number, body: unknown) {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}

@@ -1,0 +1,80 @@
+import { createPublicClient, http } from "viem";
+import { foundry } from "viem/chains";
+import { DEV_ACCOUNTS, type DevAccount, devAccount } from "./accounts.ts";
+import { CHAIN_ID, startAnvil } from "./anvil.ts";
+import { loadTestUsdcArtifact } from "./compile.ts";
+import { NETWORK, startFacilitator } from "./facilitator.ts";
+import { deployTestUsdc, TEST_USDC, testUsdcAbi } from "./token.ts";
+
+export type { DevAccount };
+export { testUsdcAbi };
+
+export interface Devchain {
+  rpcUrl: string;
+  chainId: 31337;
+  network: "eip155:31337";
+  token: { address: `0x${string}`; name: "USD Coin"; version: "2"; decimals: 6 };
+  facilitatorUrl: string;
+  /** The ten funded accounts; index 9 is the facilitator's signer, which pays the settlement gas. */
+  accounts: DevAccount[];
+  /** Test USDC balance in base units (6 decimals). */
+  balanceOf(address: `0x${string}`): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+export interface DevchainOptions {
+  facilitatorPort?: number;
+  anvilPort?: number;
+}
+
+const FACILITATOR_ACCOUNT = 9;
+
+/**
+ * Starts anvil with TestUSDC deployed at its deterministic address, 10,000 USDC on each of the
+ * ten default accounts, and an x402 facilitator for it. Ports default to free ones.
+ */
+export async function startDevchain(options: DevchainOptions = {}): Promise<Devchain> {
+  const [started, compiled] = await Promise.allSettled([
+    startAnvil({ port: options.anvilPort }),
+    loadTestUsdcArtifact(),
+  ]);
+  if (started.status === "rejected") throw started.reason;
+  const anvil = started.value;
+  const accounts = DEV_ACCOUNTS.map((account) => ({ ...account }));
+
+  try {
+    if (compiled.status === "rejected") throw compiled.reason;
+    const holders = accounts.map((account) => account.address);
+    await deployTestUsdc(anvil.rpcUrl, compiled.value, devAccount(0).address, holders);
+    const facilitator = await startFacilitator({
+      rpcUrl: anvil.rpcUrl,
+      signer: devAccount(FACILITATOR_ACCOUNT).address,
+      port: options.facilitatorPort,
+    });
+    const reader = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
+    let closing: Promise<void> | undefined;
+
+    return {
+      rpcUrl: anvil.rpcUrl,
+      chainId: CHAIN_ID,
+      network: NETWORK,
+      token: { ...TEST_USDC },
+      facilitatorUrl: facilitator.url,
+      accounts,
+      balanceOf: (address) =>
+        reader.readContract({
+          address: TEST_USDC.address,
+          abi: testUsdcAbi,
+          functionName: "balanceOf",
+          args: [address],
+        }),
+      close: () => {
+        closing ??= facilitator.close().finally(() => anvil.close());
+        return closing;
+      },
+    };
+  } catch (error) {
+    await anvil.close();
+    throw error;
+  }
+}
