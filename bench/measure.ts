@@ -12,6 +12,8 @@ export interface Target {
   readonly headers?: Record<string, string>;
 }
 
+const WARMUP = 200;
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
@@ -21,13 +23,13 @@ export async function measure(
   options: { samples: number; seconds: number; connections: number },
 ) {
   const latencies: number[] = [];
-  for (let i = 0; i < options.samples + 20; i++) {
+  for (let i = 0; i < options.samples + WARMUP; i++) {
     const started = performance.now();
     const response = await request(target.url, { headers: target.headers });
     await response.body.arrayBuffer();
     if (response.statusCode !== 200) throw new Error(`${target.url} answered ${response.statusCode}`);
-    // The first requests warm up JIT and connection pools; they are not counted.
-    if (i >= 20) latencies.push(performance.now() - started);
+    // The first requests warm up the JIT on both sides; they are not counted.
+    if (i >= WARMUP) latencies.push(performance.now() - started);
   }
   latencies.sort((a, b) => a - b);
   const load = await autocannon({

@@ -56,7 +56,6 @@ async function main(): Promise<void> {
     SIMULATED_ROBOTS: "",
     ROBOTS: JSON.stringify([{ host: "bench-tumbller", motor_url: sim.motorUrl, camera_url: sim.cameraUrl }]),
     DATA_DIR: dataDir,
-    LOG_LEVEL: "warn",
     SESSION_DURATION_MINUTES: "60",
   });
   try {
