@@ -5,7 +5,8 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
 import { SessionCache } from "./access/cache.ts";
-import { walletHeaderIdentity } from "./access/identity.ts";
+import { sessionTokenAuth, walletHeaderAuth } from "./access/identity.ts";
+import { freePurchase, paidPurchase, recoverPurchases } from "./access/purchase.ts";
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
 import { AccessStore } from "./access/store.ts";
@@ -13,6 +14,10 @@ import { type Config, ConfigError } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { errorHandler, HttpError } from "./http/errors.ts";
 import { openKv } from "./kv/index.ts";
+import { PaymentGate } from "./payments/gate.ts";
+import { PaymentLedger } from "./payments/ledger.ts";
+import { openPaymentNetwork, type PaymentNetwork } from "./payments/networks.ts";
+import { PaymentService } from "./payments/service.ts";
 import { tumbllerDriver } from "./robots/drivers/tumbller.ts";
 import { MotionGuard } from "./robots/motion.ts";
 import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./robots/registry.ts";
@@ -29,16 +34,16 @@ export interface Platform {
   readonly access: AccessService;
   readonly robots: RobotService;
   readonly database: Database;
+  /** Paid mode's chain and price; undefined in free mode. */
+  readonly network: PaymentNetwork | undefined;
   close(): Promise<void>;
 }
 
+// How often interrupted purchases are looked for (besides at start).
+const RECOVERY_INTERVAL_MS = 60_000;
+
 /** Wires the platform from its configuration. The only place that chooses implementations. */
 export async function createPlatform(config: Config, logger: Logger): Promise<Platform> {
-  if (config.PAYMENT_ENABLED) {
-    throw new ConfigError(
-      "PAYMENT_ENABLED=true: paid mode (the x402 gate) is not part of this build yet; set PAYMENT_ENABLED=false",
-    );
-  }
   const simulated = await startSimulatedRobots(config.SIMULATED_ROBOTS);
   const closers: Array<() => Promise<unknown>> = [
     () => Promise.all(simulated.sims.map((sim) => sim.close())),
@@ -91,6 +96,31 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       { sessionMinutes: config.SESSION_DURATION_MINUTES, sweepMs: config.SESSION_SWEEP_MS },
       logger,
     );
+
+    let network: PaymentNetwork | undefined;
+    let payments: PaymentService | undefined;
+    if (config.PAYMENT_ENABLED) {
+      const opened = await openPaymentNetwork(config);
+      network = opened;
+      closers.push(async () => opened.devchain?.close());
+      const gate = new PaymentGate(opened, config.SESSION_DURATION_MINUTES);
+      payments = new PaymentService(gate, new PaymentLedger(database.db), logger);
+    }
+    const auth = payments ? sessionTokenAuth(access) : walletHeaderAuth(access);
+    const buy = payments
+      ? paidPurchase(access, payments, robots, logger, config.ROBO402_CRASH_AFTER)
+      : freePurchase(access);
+
+    if (payments) {
+      const owed = payments;
+      const recover = () =>
+        recoverPurchases(access, owed, config.PAYMENT_RECOVERY_GRACE_MS, logger).catch((err) =>
+          logger.error({ err }, "payment recovery failed; will retry"),
+        );
+      await recover();
+      const timer = setInterval(recover, RECOVERY_INTERVAL_MS);
+      closers.push(async () => clearInterval(timer));
+    }
     access.startSweeper();
     closers.push(() => access.close());
 
@@ -112,19 +142,21 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     );
     app.route(
       "/api/v1/access",
-      accessRoutes(access, {
+      accessRoutes(access, auth, buy, {
+        network: network?.id ?? null,
+        payTo: network?.payTo ?? null,
         paymentEnabled: config.PAYMENT_ENABLED,
         sessionMinutes: config.SESSION_DURATION_MINUTES,
         sessionPrice: config.SESSION_PRICE,
       }),
     );
-    app.route("/api/v1/robot", robotRoutes(robots, access, walletHeaderIdentity(access)));
+    app.route("/api/v1/robot", robotRoutes(robots, access, auth));
     app.doc31("/openapi.json", {
       openapi: "3.1.0",
       info: { title: "robo402", version: "0.1.0", description: "Pay robots over HTTP 402" },
     });
 
-    return { app, access, robots, database, close };
+    return { app, access, robots, database, network, close };
   } catch (error) {
     await close();
     throw error;

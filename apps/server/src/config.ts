@@ -62,11 +62,23 @@ const EnvSchema = z.object({
   CORS_ORIGINS: list(["http://localhost:5173", "http://localhost:3000"]),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 
-  PAYMENT_ENABLED: bool(false),
-  PAYMENT_ADDRESS: z.string().trim().default(""),
-  X402_NETWORK: z
-    .enum(NETWORKS, { message: `expected one of ${NETWORKS.join(", ")}` })
-    .default("base-sepolia"),
+  PAYMENT_ENABLED: bool(true),
+  PAYMENT_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^(0x[0-9a-fA-F]{40})?$/, "expected an EVM address (0x and 40 hex digits)")
+    .default(""),
+  X402_NETWORK: z.enum(NETWORKS, { message: `expected one of ${NETWORKS.join(", ")}` }).default("local"),
+  FACILITATOR_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
+  ),
+  EVM_RPC_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
+  ),
+  // Unfinished payments older than this are finished by recovery (at start and every minute).
+  PAYMENT_RECOVERY_GRACE_MS: int(60_000, 0, 86_400_000),
+  /** Test-only: the process kills itself at this step of a paid purchase, to prove recovery. */
+  ROBO402_CRASH_AFTER: z.enum(["verify", "lock", "settle", "session"]).optional(),
 
   SESSION_DURATION_MINUTES: z.coerce
     .number({ message: "expected a number of minutes" })

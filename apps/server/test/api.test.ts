@@ -32,6 +32,8 @@ describe("plan endpoints", () => {
       payment_enabled: false,
       session_duration_minutes: 10,
       session_price: null,
+      network: null,
+      pay_to: null,
     });
   });
 
@@ -109,8 +111,8 @@ describe("plan endpoints", () => {
     expect(sim?.moving()).toBeNull();
     expect((await t.purchase(BOB, ROBOT)).status).toBe(200);
     const again = await t.request("/api/v1/access/release", { method: "POST", wallet: ALICE });
-    expect(again.status).toBe(404);
-    expect(await body(again)).toEqual({ detail: "No active session to release." });
+    expect(again.status).toBe(403);
+    expect(await body(again)).toEqual({ detail: "No active session. Purchase access first." });
   });
 });
 

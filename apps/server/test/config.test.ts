@@ -4,11 +4,12 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 
 describe("configuration", () => {
-  it("needs nothing: the plan's defaults and two simulated robots", () => {
+  it("needs nothing: paid mode on the local chain, the plan's price, two simulated robots", () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       PORT: 8000,
-      PAYMENT_ENABLED: false,
+      PAYMENT_ENABLED: true,
+      X402_NETWORK: "local",
       SESSION_DURATION_MINUTES: 10,
       SESSION_PRICE: "$0.10",
       DEADMAN_MS: 1500,

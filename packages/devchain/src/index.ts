@@ -7,7 +7,7 @@ import { NETWORK, startFacilitator } from "./facilitator.ts";
 import { deployTestUsdc, TEST_USDC, testUsdcAbi } from "./token.ts";
 
 export type { DevAccount };
-export { testUsdcAbi };
+export { DEV_ACCOUNTS, TEST_USDC, testUsdcAbi };
 
 export interface Devchain {
   rpcUrl: string;

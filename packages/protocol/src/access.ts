@@ -24,6 +24,8 @@ export const SessionResponse = z.object({
   robot_host: z.string().nullable().optional(),
   expires_at: z.iso.datetime().nullable().optional(),
   remaining_seconds: z.number().int().nullable().optional(),
+  /** Paid mode, in the purchase answer only: send it as `Authorization: Bearer <token>` on control calls. */
+  token: z.string().optional(),
 });
 export type SessionResponse = z.infer<typeof SessionResponse>;
 
@@ -45,6 +47,9 @@ export const AccessConfigResponse = z.object({
   payment_enabled: z.boolean(),
   session_duration_minutes: z.number(),
   session_price: z.string().nullable(),
+  /** Paid mode: the CAIP-2 network payments are taken on, and where they go. */
+  network: z.string().nullable(),
+  pay_to: z.string().nullable(),
 });
 export type AccessConfigResponse = z.infer<typeof AccessConfigResponse>;
 

@@ -7,14 +7,15 @@ const NONE = "none";
 
 /**
  * Who holds what, for the motor path: a database read per motor command costs more than the rest of
- * the platform's work together. Every write of a session forgets the wallet's entry; entries also
- * lapse after a second, which bounds what a read racing a write on another server can leave behind.
+ * the platform's work together. Entries are keyed by wallet (`wallet:<key>`) or token (`token:<hash>`).
+ * Every write of a session forgets its entries; entries also lapse after a second, which bounds what a
+ * read racing a write on another server can leave behind.
  */
 export class SessionCache {
   constructor(private readonly kv: Kv) {}
 
-  async get(wallet: string): Promise<{ session: AccessSession | undefined } | undefined> {
-    const cached = await this.kv.get(this.#key(wallet));
+  async get(key: string): Promise<{ session: AccessSession | undefined } | undefined> {
+    const cached = await this.kv.get(this.#key(key));
     if (cached === null) return undefined;
     if (cached === NONE) return { session: undefined };
     const row = JSON.parse(cached) as AccessSession &
@@ -29,15 +30,17 @@ export class SessionCache {
     };
   }
 
-  set(wallet: string, session: AccessSession | undefined): Promise<void> {
-    return this.kv.set(this.#key(wallet), session ? JSON.stringify(session) : NONE, TTL_MS);
+  set(key: string, session: AccessSession | undefined): Promise<void> {
+    return this.kv.set(this.#key(key), session ? JSON.stringify(session) : NONE, TTL_MS);
   }
 
-  forget(wallet: string): Promise<void> {
-    return this.kv.del(this.#key(wallet));
+  /** Forgets what is cached under a wallet and, if given, a token hash. */
+  async forget(wallet: string, tokenHash?: string | null): Promise<void> {
+    await this.kv.del(this.#key(`wallet:${wallet}`));
+    if (tokenHash) await this.kv.del(this.#key(`token:${tokenHash}`));
   }
 
-  #key(wallet: string): string {
-    return `access:wallet:${wallet}`;
+  #key(key: string): string {
+    return `access:${key}`;
   }
 }

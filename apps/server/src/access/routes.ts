@@ -9,21 +9,26 @@ import {
 } from "@robo402/protocol";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
+import type { ControlAuth } from "./identity.ts";
+import type { PurchaseHandler } from "./purchase.ts";
 import type { AccessService } from "./service.ts";
 
 export interface AccessRoutesOptions {
+  readonly network: string | null;
+  readonly payTo: string | null;
   readonly paymentEnabled: boolean;
   readonly sessionMinutes: number;
   readonly sessionPrice: string;
 }
 
-const WalletHeader = z.object({ "x-wallet-address": WalletAddress });
-const OptionalWalletHeader = z.object({ "x-wallet-address": WalletAddress.optional() });
+const WalletHeader = z.object({ "x-wallet-address": WalletAddress.optional() });
 
 const purchase = createRoute({
   method: "post",
   path: "/purchase",
   summary: "Buy time on a robot",
+  description:
+    "Paid mode answers 402 with x402's PAYMENT-REQUIRED; retry with PAYMENT-SIGNATURE (or X-PAYMENT). Free mode needs X-Wallet-Address.",
   request: {
     headers: WalletHeader,
     body: { content: { "application/json": { schema: PurchaseRequest } }, required: true },
@@ -31,6 +36,8 @@ const purchase = createRoute({
   responses: {
     200: json(PurchaseResponse, "Access granted; the wallet is bound to the robot"),
     ...errors({
+      400: "Malformed payment, or X-Wallet-Address is not the payer",
+      402: "Payment required, or the payment was refused (the body says why)",
       404: "No robot of that name is registered",
       409: "Another wallet holds the robot",
       422: "A field is missing or malformed",
@@ -43,8 +50,11 @@ const status = createRoute({
   method: "get",
   path: "/status",
   summary: "The wallet's current session",
-  request: { headers: OptionalWalletHeader },
-  responses: { 200: json(SessionResponse, "The session, or `active: false`") },
+  request: { headers: WalletHeader },
+  responses: {
+    200: json(SessionResponse, "The session, or `active: false`"),
+    ...errors({ 401: "Paid mode: no valid session token" }),
+  },
 });
 
 const config = createRoute({
@@ -61,31 +71,39 @@ const release = createRoute({
   request: { headers: WalletHeader },
   responses: {
     200: json(ReleaseResponse, "Released; the robot has been told to stop"),
-    ...errors({ 404: "The wallet holds no robot", 422: "Wallet header missing or malformed" }),
+    ...errors({ 401: "No wallet or session token given", 403: "The caller holds no robot" }),
   },
 });
 
 /** `/api/v1/access/*` of the first plan. */
-export function accessRoutes(access: AccessService, options: AccessRoutesOptions) {
+export function accessRoutes(
+  access: AccessService,
+  auth: ControlAuth,
+  buy: PurchaseHandler,
+  options: AccessRoutesOptions,
+) {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(purchase, async (c) => {
       const { robot_host } = c.req.valid("json");
-      const wallet = c.req.valid("header")["x-wallet-address"];
-      return c.json(await access.purchase(wallet, robot_host), 200);
+      // The handler writes its own answer (a session, or x402's 402 with its headers).
+      return (await buy(c, robot_host, c.req.valid("header")["x-wallet-address"])) as never;
     })
-    .openapi(status, async (c) => c.json(await access.status(c.req.valid("header")["x-wallet-address"]), 200))
+    .openapi(status, async (c) => c.json(access.describe(await auth.session(c)), 200))
     .openapi(config, (c) =>
       c.json(
         {
           payment_enabled: options.paymentEnabled,
           session_duration_minutes: options.sessionMinutes,
           session_price: options.paymentEnabled ? options.sessionPrice : null,
+          network: options.network,
+          pay_to: options.payTo,
         },
         200,
       ),
     )
     .openapi(release, async (c) => {
-      const session = await access.release(c.req.valid("header")["x-wallet-address"]);
-      return c.json({ status: "released" as const, robot_host: session.robotId }, 200);
+      const { session } = await auth.controller(c);
+      const ended = await access.release(session);
+      return c.json({ status: "released" as const, robot_host: ended.robotId }, 200);
     });
 }

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { PurchaseResponse, SessionResponse } from "@robo402/protocol";
 import type { Logger } from "pino";
@@ -25,6 +26,10 @@ export interface Controller {
 
 // A purchase that lost a race with the same wallet's other purchase is retried this many times.
 const GRANT_ATTEMPTS = 3;
+// A held robot waits this long for its payment to settle before the sweeper may free it.
+const SETTLE_HOLD_MS = 5 * 60_000;
+
+export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 
 /** Time-based access: who holds which robot, until when, and stopping robots when that ends. */
 export class AccessService extends EventEmitter<AccessEvents> {
@@ -41,66 +46,88 @@ export class AccessService extends EventEmitter<AccessEvents> {
     super();
   }
 
+  /** 503 when the robot's motor board does not answer, 409 when someone holds it. */
+  async assertAvailable(robot: RobotEntry): Promise<void> {
+    if (!(await this.robots.info(robot))) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
+    if (await this.holder(robot)) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
+  }
+
   /**
-   * Binds `wallet` to the robot named `host`: 404 when unregistered, 503 when its motor board does
-   * not answer, 409 when another wallet holds it. The wallet's previous robot, if any, is freed.
+   * Free mode: binds `wallet` to the robot named `host` at once. 404 when unregistered, 503 when its
+   * motor board does not answer, 409 when another wallet holds it. The wallet's previous robot is freed.
    */
-  async purchase(wallet: string, host: string, paymentTx: string | null = null): Promise<PurchaseResponse> {
+  async purchase(wallet: string, host: string): Promise<PurchaseResponse> {
     const robot = this.robots.find(host);
     if (!(await this.robots.info(robot))) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
-    const key = walletKey(wallet);
-    for (let attempt = 1; ; attempt++) {
-      const now = new Date();
-      const expiresAt = new Date(now.getTime() + this.options.sessionMinutes * 60_000);
-      const result = await this.store.grant({ wallet: key, robotId: robot.id, now, expiresAt, paymentTx });
-      if (result.ok) {
-        await this.cache.forget(key);
-        for (const freed of result.freed) this.#stop(freed, "replaced");
-        this.logger.info({ robot: robot.id, wallet: key, expiresAt }, "access granted");
-        return {
-          status: "success",
-          message: `Access granted to '${robot.id}' for ${this.options.sessionMinutes} minutes`,
-          session: toSessionResponse(result.session, now),
-          payment_tx: paymentTx,
-        };
-      }
-      if (result.reason === "robot_taken" || attempt >= GRANT_ATTEMPTS) {
-        throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
-      }
-    }
-  }
-
-  async status(wallet: string | undefined): Promise<SessionResponse> {
-    if (!wallet) return { active: false };
     const now = new Date();
-    const session = await this.store.activeForWallet(walletKey(wallet), now);
-    return session ? toSessionResponse(session, now) : { active: false };
+    const session = await this.#grant(walletKey(wallet), robot, {
+      expiresAt: this.#expiry(now),
+      pending: false,
+    });
+    return this.#purchased(session, now);
   }
 
-  /** Ends the wallet's session and stops its robot. 404 when there is nothing to release. */
-  async release(wallet: string): Promise<AccessSession> {
-    const session = await this.store.release(walletKey(wallet), new Date());
-    if (!session) throw new HttpError(404, "No active session to release.");
-    await this.#ended(session, "released");
-    return session;
+  /** Paid mode, before settlement: holds the robot for the payer so nobody else can pay for it. */
+  reserve(payer: string, robot: RobotEntry, paymentId: string): Promise<AccessSession> {
+    const expiresAt = new Date(Date.now() + SETTLE_HOLD_MS);
+    return this.#grant(walletKey(payer), robot, { expiresAt, pending: true, paymentId });
   }
 
-  /** The session and robot a wallet controls now; 403 when it has none. */
-  async controller(wallet: string): Promise<Controller> {
-    const key = walletKey(wallet);
+  /** Paid mode, after settlement: the session starts now, and its token goes to the payer only. */
+  async activate(held: AccessSession, paymentTx: string | null): Promise<PurchaseResponse | undefined> {
+    const token = randomBytes(32).toString("base64url");
     const now = new Date();
-    // The cache only saves time: when the shared store is away, the database answers alone.
-    let cached = await this.cache.get(key).catch(() => undefined);
-    if (!cached) {
-      cached = { session: await this.store.activeForWallet(key, now) };
-      await this.cache.set(key, cached.session).catch(() => {});
-    }
-    const session = cached.session && cached.session.expiresAt > now ? cached.session : undefined;
-    if (!session) throw new HttpError(403, "No active session. Purchase access first.");
+    const session = await this.store.activate(held.id, {
+      expiresAt: this.#expiry(now),
+      paymentTx,
+      tokenHash: hashToken(token),
+    });
+    if (!session) return undefined;
+    await this.cache.forget(session.wallet);
+    const response = this.#purchased(session, now);
+    return { ...response, session: { ...response.session, token } };
+  }
+
+  /** Paid mode: the payment did not settle, so the hold ends and nothing was bought. */
+  async abandon(held: AccessSession): Promise<void> {
+    await this.store.abandon(held.id, new Date());
+  }
+
+  session(id: string): Promise<AccessSession | undefined> {
+    return this.store.byId(id);
+  }
+
+  /** The wallet's session as the plan reports it. */
+  describe(session: AccessSession | undefined): SessionResponse {
+    return session ? toSessionResponse(session, new Date()) : { active: false };
+  }
+
+  /** Ends a session and stops its robot. */
+  async release(session: AccessSession): Promise<AccessSession> {
+    const ended = await this.store.release(session.id, new Date());
+    if (!ended) throw new HttpError(404, "No active session to release.");
+    await this.#ended(ended, "released");
+    return ended;
+  }
+
+  /** The live session of a wallet, if any (cached: this is on every motor command's path). */
+  async forWallet(wallet: string): Promise<AccessSession | undefined> {
+    const key = walletKey(wallet);
+    return this.#cached(`wallet:${key}`, () => this.store.activeForWallet(key, new Date()));
+  }
+
+  /** The live session a bearer token opens, if any. */
+  async forToken(token: string): Promise<AccessSession | undefined> {
+    const hash = hashToken(token);
+    return this.#cached(`token:${hash}`, () => this.store.activeForToken(hash, new Date()));
+  }
+
+  /** The robot a live session drives. */
+  controller(session: AccessSession): Controller {
     return { session, robot: this.robots.find(session.robotId) };
   }
 
-  /** Who holds a robot now (undefined when it is free). */
+  /** Who holds a robot now, paid or still settling (undefined when it is free). */
   holder(robot: RobotEntry): Promise<AccessSession | undefined> {
     return this.store.activeForRobot(robot.id, new Date());
   }
@@ -128,10 +155,55 @@ export class AccessService extends EventEmitter<AccessEvents> {
     await this.#sweeping;
   }
 
+  async #grant(
+    wallet: string,
+    robot: RobotEntry,
+    hold: { expiresAt: Date; pending: boolean; paymentId?: string },
+  ): Promise<AccessSession> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.store.grant({ wallet, robotId: robot.id, now: new Date(), ...hold });
+      if (result.ok) {
+        await this.cache.forget(wallet);
+        for (const freed of result.freed) this.#stop(freed, "replaced");
+        this.logger.info({ robot: robot.id, wallet, pending: hold.pending }, "robot held");
+        return result.session;
+      }
+      if (result.reason === "robot_taken" || attempt >= GRANT_ATTEMPTS) {
+        throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
+      }
+    }
+  }
+
+  #purchased(session: AccessSession, now: Date): PurchaseResponse {
+    return {
+      status: "success",
+      message: `Access granted to '${session.robotId}' for ${this.options.sessionMinutes} minutes`,
+      session: toSessionResponse(session, now),
+      payment_tx: session.paymentTx,
+    };
+  }
+
+  #expiry(now: Date): Date {
+    return new Date(now.getTime() + this.options.sessionMinutes * 60_000);
+  }
+
+  async #cached(
+    key: string,
+    load: () => Promise<AccessSession | undefined>,
+  ): Promise<AccessSession | undefined> {
+    // The cache only saves time: when the shared store is away, the database answers alone.
+    let cached = await this.cache.get(key).catch(() => undefined);
+    if (!cached) {
+      cached = { session: await load() };
+      await this.cache.set(key, cached.session).catch(() => {});
+    }
+    return cached.session && cached.session.expiresAt > new Date() ? cached.session : undefined;
+  }
+
   async #ended(session: AccessSession, reason: StopReason): Promise<void> {
     // Forgotten before the stop goes out, so no cached grant lets a command slip in behind it.
     await this.cache
-      .forget(session.wallet)
+      .forget(session.wallet, session.tokenHash)
       .catch((err) => this.logger.warn({ err }, "session cache not cleared"));
     this.logger.info({ robot: session.robotId, wallet: session.wallet, reason }, "access ended");
     this.emit("ended", session);

@@ -26,9 +26,12 @@ export class AccessStore {
     robotId: string;
     now: Date;
     expiresAt: Date;
-    paymentTx: string | null;
+    paymentTx?: string | null;
+    pending?: boolean;
+    tokenHash?: string | null;
+    paymentId?: string | null;
   }): Promise<GrantResult> {
-    const { wallet, robotId, now } = input;
+    const { wallet, robotId, now, expiresAt, paymentTx = null, pending = false, tokenHash = null } = input;
     return this.db
       .transaction(async (tx) => {
         const lapsed = await tx
@@ -49,7 +52,16 @@ export class AccessStore {
           .returning({ robotId: accessSessions.robotId });
         const [session] = await tx
           .insert(accessSessions)
-          .values({ wallet, robotId, createdAt: now, expiresAt: input.expiresAt, paymentTx: input.paymentTx })
+          .values({
+            wallet,
+            robotId,
+            createdAt: now,
+            expiresAt,
+            paymentTx,
+            pending,
+            tokenHash,
+            paymentId: input.paymentId,
+          })
           .onConflictDoNothing()
           .returning();
         if (!session) {
@@ -71,12 +83,47 @@ export class AccessStore {
       });
   }
 
+  /** The wallet's session that may drive now (not one still waiting for its payment to settle). */
   async activeForWallet(wallet: string, now: Date): Promise<AccessSession | undefined> {
     const [row] = await this.db
       .select()
       .from(accessSessions)
-      .where(and(active, eq(accessSessions.wallet, wallet)));
+      .where(and(active, eq(accessSessions.wallet, wallet), eq(accessSessions.pending, false)));
     return row && row.expiresAt > now ? row : undefined;
+  }
+
+  async activeForToken(tokenHash: string, now: Date): Promise<AccessSession | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(accessSessions)
+      .where(and(active, eq(accessSessions.tokenHash, tokenHash), eq(accessSessions.pending, false)));
+    return row && row.expiresAt > now ? row : undefined;
+  }
+
+  async byId(id: string): Promise<AccessSession | undefined> {
+    const [row] = await this.db.select().from(accessSessions).where(eq(accessSessions.id, id));
+    return row;
+  }
+
+  /** Opens a held session for driving once its payment has settled; undefined if it is gone. */
+  async activate(
+    id: string,
+    change: { expiresAt: Date; paymentTx: string | null; tokenHash: string },
+  ): Promise<AccessSession | undefined> {
+    const [row] = await this.db
+      .update(accessSessions)
+      .set({ ...change, pending: false })
+      .where(and(active, eq(accessSessions.id, id), eq(accessSessions.pending, true)))
+      .returning();
+    return row;
+  }
+
+  /** Lets go of a held session whose payment did not settle. */
+  async abandon(id: string, now: Date): Promise<void> {
+    await this.db
+      .update(accessSessions)
+      .set({ endedAt: now, endReason: "payment_failed" })
+      .where(and(active, eq(accessSessions.id, id)));
   }
 
   async activeForRobot(robotId: string, now: Date): Promise<AccessSession | undefined> {
@@ -87,12 +134,12 @@ export class AccessStore {
     return row && row.expiresAt > now ? row : undefined;
   }
 
-  /** Ends the wallet's session now; returns it, or undefined when it had none. */
-  async release(wallet: string, now: Date): Promise<AccessSession | undefined> {
+  /** Ends a live session now; returns it, or undefined when it had already ended. */
+  async release(id: string, now: Date): Promise<AccessSession | undefined> {
     const [row] = await this.db
       .update(accessSessions)
       .set({ endedAt: now, endReason: "released" })
-      .where(and(active, eq(accessSessions.wallet, wallet)))
+      .where(and(active, eq(accessSessions.id, id), eq(accessSessions.pending, false)))
       .returning();
     return row;
   }

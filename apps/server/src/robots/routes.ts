@@ -7,7 +7,7 @@ import {
   RobotStatusResponse,
 } from "@robo402/protocol";
 import { stream } from "hono/streaming";
-import type { IdentifyController } from "../access/identity.ts";
+import type { ControlAuth } from "../access/identity.ts";
 import type { AccessService } from "../access/service.ts";
 import { maskWallet } from "../access/wallet.ts";
 import { HttpError, validationHook } from "../http/errors.ts";
@@ -74,13 +74,13 @@ const status = createRoute({
 });
 
 /** `/api/v1/robot/*` of the first plan: control of the robot bound to the caller's session. */
-export function robotRoutes(robots: RobotService, access: AccessService, identify: IdentifyController) {
+export function robotRoutes(robots: RobotService, access: AccessService, auth: ControlAuth) {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(
       motor,
       async (c) => {
         const { command } = c.req.valid("param");
-        const { robot } = await identify(c);
+        const { robot } = await auth.controller(c);
         await robots.command(robot, command);
         return c.json({ status: "ok" as const, command }, 200);
       },
@@ -93,7 +93,7 @@ export function robotRoutes(robots: RobotService, access: AccessService, identif
       },
     )
     .openapi(frame, async (c) => {
-      const { robot } = await identify(c);
+      const { robot } = await auth.controller(c);
       const { jpeg } = await robots.frame(robot);
       return c.body(jpeg as Uint8Array<ArrayBuffer>, 200, {
         "content-type": "image/jpeg",
@@ -101,7 +101,7 @@ export function robotRoutes(robots: RobotService, access: AccessService, identif
       });
     })
     .openapi(cameraStream, async (c) => {
-      const { robot, session } = await identify(c);
+      const { robot, session } = await auth.controller(c);
       const feed = robots.camera(robot);
       c.header("content-type", `multipart/x-mixed-replace; boundary=${BOUNDARY}`);
       c.header("cache-control", "no-store");

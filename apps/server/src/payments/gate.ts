@@ -1,0 +1,129 @@
+import { decodePaymentRequiredHeader } from "@x402/core/http";
+import {
+  FacilitatorResponseError,
+  HTTPFacilitatorClient,
+  type HTTPProcessResult,
+  type HTTPRequestContext,
+  type HTTPResponseInstructions,
+  x402HTTPResourceServer,
+  x402ResourceServer,
+} from "@x402/core/server";
+import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
+import { ExactEvmScheme } from "@x402/evm/exact/server";
+import { HonoAdapter } from "@x402/hono";
+import type { Context } from "hono";
+import { HttpError } from "../http/errors.ts";
+import type { PaymentNetwork } from "./networks.ts";
+
+export const PURCHASE_PATH = "/api/v1/access/purchase";
+
+export type SettleOutcome =
+  | { ok: true; txHash: string; headers: Record<string, string> }
+  | { ok: false; reason: string; response: HTTPResponseInstructions };
+
+/**
+ * x402 as its reference packages speak it: the 402 and its PAYMENT-REQUIRED header, verification and
+ * settlement through the facilitator. The platform decides what happens between verify and settle.
+ */
+export class PaymentGate {
+  readonly #http: x402HTTPResourceServer;
+  #ready: Promise<void> | undefined;
+
+  constructor(
+    readonly network: PaymentNetwork,
+    sessionMinutes: number,
+  ) {
+    const facilitator = new HTTPFacilitatorClient({ url: network.facilitatorUrl, timeoutMs: 30_000 });
+    const server = new x402ResourceServer(facilitator).register(network.id, new ExactEvmScheme());
+    this.#http = new x402HTTPResourceServer(server, {
+      [`POST ${PURCHASE_PATH}`]: {
+        accepts: {
+          scheme: "exact",
+          network: network.id,
+          price: network.price,
+          payTo: network.payTo,
+          maxTimeoutSeconds: 120,
+        },
+        description: `${sessionMinutes} minutes of control of a robot`,
+        mimeType: "application/json",
+      },
+    });
+  }
+
+  /** The 402 (no payment), a refusal of the payment, or the verified payment. */
+  async process(c: Context): Promise<HTTPProcessResult> {
+    await this.#initialize();
+    return this.#facilitated(() => this.#http.processHTTPRequest(this.#context(c)));
+  }
+
+  async settle(
+    c: Context,
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+  ): Promise<SettleOutcome> {
+    const result = await this.#facilitated(() =>
+      this.#http.processSettlement(payload, requirements, undefined, { request: this.#context(c) }),
+    );
+    if (result.success) {
+      // v1 clients (the upstream React app among them) read the answer under its v1 name.
+      const proof = result.headers["PAYMENT-RESPONSE"];
+      return {
+        ok: true,
+        txHash: result.transaction,
+        headers: proof ? { ...result.headers, "X-PAYMENT-RESPONSE": proof } : result.headers,
+      };
+    }
+    return { ok: false, reason: result.errorMessage ?? result.errorReason, response: result.response };
+  }
+
+  #context(c: Context): HTTPRequestContext {
+    const adapter = new HonoAdapter(c);
+    return {
+      adapter,
+      path: PURCHASE_PATH,
+      method: "POST",
+      paymentHeader: adapter.getHeader("payment-signature") || adapter.getHeader("x-payment"),
+    };
+  }
+
+  /** Learns what the facilitator supports, once; a failure is retried on the next purchase. */
+  #initialize(): Promise<void> {
+    this.#ready ??= this.#facilitated(() => this.#http.initialize()).catch((error) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #facilitated<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof FacilitatorResponseError || (error as Error).name?.startsWith("Facilitator")) {
+        throw new HttpError(
+          503,
+          `Payment facilitator unavailable: ${(error as Error).message}. Try again shortly.`,
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * x402 v2 puts the 402's facts in the PAYMENT-REQUIRED header and leaves the body empty. Our body repeats
+ * them (so clients that read bodies, and people, see them) with a `detail` sentence like every other error.
+ */
+export function refusalBody(response: HTTPResponseInstructions): Record<string, unknown> {
+  const body = (response.body ?? {}) as Record<string, unknown>;
+  const header = Object.entries(response.headers).find(
+    ([name]) => name.toLowerCase() === "payment-required",
+  )?.[1];
+  const required = header ? (decodePaymentRequiredHeader(header) as unknown as Record<string, unknown>) : {};
+  const merged = { ...required, ...body };
+  const reason = typeof merged.error === "string" ? merged.error : undefined;
+  const detail = reason
+    ? `Payment refused: ${reason}`
+    : "Payment required: pay as `accepts` describes and retry.";
+  return { detail, ...merged };
+}

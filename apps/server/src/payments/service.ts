@@ -1,0 +1,180 @@
+import { decodePaymentSignatureHeader } from "@x402/core/http";
+import type { HTTPResponseInstructions } from "@x402/core/server";
+import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
+import type { Context } from "hono";
+import type { Logger } from "pino";
+import { HttpError } from "../http/errors.ts";
+import { authorizationOf, isAuthorizationUsed } from "./evm.ts";
+import type { PaymentGate, SettleOutcome } from "./gate.ts";
+import type { NewPayment, Payment, PaymentLedger } from "./ledger.ts";
+
+export interface VerifiedPayment {
+  readonly payment: Payment;
+  readonly payload: PaymentPayload;
+  readonly requirements: PaymentRequirements;
+}
+
+export type Checkout =
+  | { kind: "respond"; response: HTTPResponseInstructions }
+  | { kind: "verified"; verified: VerifiedPayment };
+
+/** Takes payments: x402 through the gate, every step written to the ledger before the next. */
+export class PaymentService {
+  constructor(
+    private readonly gate: PaymentGate,
+    private readonly ledger: PaymentLedger,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Without a payment: the 402 to answer. With one: verified and recorded, or refused with the
+   * facilitator's reason (402), as malformed (400), or as already used (409).
+   */
+  async checkout(c: Context, resource: string): Promise<Checkout> {
+    const header = c.req.header("payment-signature") ?? c.req.header("x-payment");
+    // A replay is known from the ledger alone, before the facilitator is asked anything.
+    if (header !== undefined) await this.#refuseIfUsed(this.#offered(decodeOrRefuse(header), resource));
+    const result = await this.gate.process(c);
+    if (result.type === "no-payment-required")
+      throw new Error(`x402 route for ${resource} is not configured`);
+    if (result.type === "payment-error") {
+      if (header !== undefined) await this.#rejectUnverified(header, result.response, resource);
+      return { kind: "respond", response: result.response };
+    }
+    const { paymentPayload: payload, paymentRequirements: requirements } = result;
+    const entry = this.#entry(payload, requirements, resource);
+    if (!entry) throw new HttpError(400, "Only EIP-3009 'exact' payments are accepted here.");
+    const payment = await this.ledger.open(entry);
+    if (!payment) {
+      await this.#refuseIfUsed(entry);
+      throw new HttpError(409, "This payment is already being processed; a payment is charged once.");
+    }
+    return { kind: "verified", verified: { payment, payload, requirements } };
+  }
+
+  async #refuseIfUsed(entry: NewPayment | undefined): Promise<void> {
+    if (!entry) return;
+    const used = await this.ledger.find(entry.network, entry.asset, entry.nonce);
+    if (!used || used.status === "rejected") return;
+    const tx = used.txHash ? `, tx ${used.txHash}` : "";
+    throw new HttpError(
+      409,
+      `This payment authorization was already used (${used.status}${tx}); a payment is charged once. Sign a new one to buy again.`,
+    );
+  }
+
+  /** The ledger entry a payment header claims, judged against the requirements it says it accepts. */
+  #offered(payload: PaymentPayload, resource: string): NewPayment | undefined {
+    const accepted = (payload as { accepted?: Partial<Record<keyof PaymentRequirements, unknown>> }).accepted;
+    const named = ["network", "scheme", "asset", "payTo", "amount"] as const;
+    if (!accepted || !named.every((field) => typeof accepted[field] === "string")) return undefined;
+    return this.#entry(payload, accepted as PaymentRequirements, resource);
+  }
+
+  /** Settles a verified payment for `sessionId`; the ledger says "settling" before and the outcome after. */
+  async settle(c: Context, verified: VerifiedPayment, sessionId: string): Promise<SettleOutcome> {
+    const { payment } = verified;
+    await this.ledger.update(payment.id, { status: "settling", sessionId });
+    let outcome: SettleOutcome;
+    try {
+      outcome = await this.gate.settle(c, verified.payload, verified.requirements);
+    } catch (error) {
+      // Whether it reached the chain is unknown: left "settling" for recovery to ask the chain.
+      this.logger.error(
+        { payment: payment.id, err: error },
+        "settlement interrupted; recovery will check the chain",
+      );
+      throw error;
+    }
+    if (outcome.ok) await this.ledger.update(payment.id, { status: "settled", txHash: outcome.txHash });
+    else await this.ledger.update(payment.id, { status: "failed", reason: outcome.reason });
+    return outcome;
+  }
+
+  /** A verified payment that will not be settled (robot busy or offline, wrong wallet claimed). */
+  reject(payment: Payment, reason: string): Promise<void> {
+    return this.ledger.update(payment.id, { status: "rejected", reason });
+  }
+
+  granted(payment: Payment, sessionId: string): Promise<void> {
+    return this.ledger.update(payment.id, { status: "granted", sessionId });
+  }
+
+  refundDue(payment: Payment, reason: string): Promise<void> {
+    this.logger.error(
+      { payment: payment.id, payer: payment.payer, reason },
+      "payment settled without a session: refund due",
+    );
+    return this.ledger.update(payment.id, { status: "refund_due", reason });
+  }
+
+  /**
+   * After a crash: verified payments were never settled (rejected); settling ones are settled or not,
+   * as the chain says. Returns the settled payments whose session still has to be granted.
+   */
+  async recover(graceMs: number): Promise<Payment[]> {
+    const owed: Payment[] = [];
+    // Rows younger than the grace period may belong to a purchase still under way.
+    const settledBefore = Date.now() - graceMs;
+    for (const payment of await this.ledger.unfinished()) {
+      if (payment.updatedAt.getTime() > settledBefore) continue;
+      if (payment.status === "verified") {
+        await this.reject(payment, "server stopped before settlement; nothing was charged");
+        continue;
+      }
+      if (payment.status === "settling") {
+        const auth = { payer: payment.payer, nonce: payment.nonce };
+        const used = await isAuthorizationUsed(this.gate.network.rpcUrl, payment.asset, auth);
+        if (!used) {
+          await this.ledger.update(payment.id, {
+            status: "failed",
+            reason: "settlement did not reach the chain",
+          });
+          continue;
+        }
+        await this.ledger.update(payment.id, { status: "settled" });
+      }
+      owed.push(payment);
+    }
+    return owed;
+  }
+
+  #entry(
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    resource: string,
+  ): NewPayment | undefined {
+    const auth = authorizationOf(payload);
+    if (!auth) return undefined;
+    return {
+      network: requirements.network,
+      scheme: requirements.scheme,
+      asset: requirements.asset.toLowerCase(),
+      payer: auth.payer,
+      payTo: requirements.payTo.toLowerCase(),
+      amount: requirements.amount,
+      nonce: auth.nonce,
+      resource,
+      payload: JSON.stringify(payload),
+    };
+  }
+
+  async #rejectUnverified(
+    header: string,
+    response: HTTPResponseInstructions,
+    resource: string,
+  ): Promise<void> {
+    const entry = this.#offered(decodeOrRefuse(header), resource);
+    if (!entry) return;
+    const body = response.body as { error?: string } | undefined;
+    await this.ledger.reject(entry, body?.error ?? `refused with ${response.status}`);
+  }
+}
+
+function decodeOrRefuse(header: string): PaymentPayload {
+  try {
+    return decodePaymentSignatureHeader(header);
+  } catch {
+    throw new HttpError(400, "Payment header is not an x402 payment (expected base64-encoded JSON).");
+  }
+}

@@ -1,0 +1,201 @@
+import { Robo402Client, Robo402Error } from "@robo402/client";
+import { type Devchain, startDevchain } from "@robo402/devchain";
+import { decodePaymentRequiredHeader } from "@x402/core/http";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+
+// Real chain: anvil with the test USDC and the x402 facilitator; nothing about payment is mocked.
+const ROBOT = "finland-tumbller-01";
+const PRICE = 100_000n; // $0.10 in 6-decimal test USDC
+
+let chain: Devchain;
+let t: TestPlatform;
+beforeAll(async () => {
+  chain = await startDevchain();
+});
+afterAll(async () => {
+  await chain?.close();
+});
+afterEach(async () => {
+  await t?.close();
+});
+
+const paidPlatform = (env: Record<string, string> = {}) =>
+  startTestPlatform({
+    env: {
+      PAYMENT_ENABLED: "true",
+      X402_NETWORK: "local",
+      FACILITATOR_URL: chain.facilitatorUrl,
+      EVM_RPC_URL: chain.rpcUrl,
+      PAYMENT_ADDRESS: payee(),
+      ...env,
+    },
+  });
+
+const account = (i: number) => chain.accounts[i] ?? expect.unreachable();
+const payee = () => account(8).address;
+/** A client that reaches the in-process platform and pays with account `i`. */
+const clientFor = (i: number) =>
+  new Robo402Client({
+    baseUrl: "http://robo402.test",
+    privateKey: account(i).privateKey,
+    fetch: async (input, init) => t.platform.app.request(new Request(input, init)),
+  });
+
+describe("paid purchase on the local chain", () => {
+  it("without payment answers x402's 402 with what to pay, where and how", async () => {
+    t = await paidPlatform();
+    const response = await t.purchase(account(1).address, ROBOT);
+    expect(response.status).toBe(402);
+    const required = decodePaymentRequiredHeader(response.headers.get("payment-required") ?? "");
+    expect(required.x402Version).toBe(2);
+    expect(required.accepts).toEqual([
+      expect.objectContaining({
+        scheme: "exact",
+        network: "eip155:31337",
+        amount: PRICE.toString(),
+        asset: chain.token.address,
+        payTo: payee(),
+        maxTimeoutSeconds: 120,
+        extra: expect.objectContaining({ name: "USD Coin", version: "2" }),
+      }),
+    ]);
+    expect(await response.json()).toMatchObject({ x402Version: 2, accepts: required.accepts });
+  });
+
+  it("a payer gets the session; payTo gains exactly the price and the payer loses it", async () => {
+    t = await paidPlatform();
+    const payer = account(1).address;
+    const [payerBefore, payeeBefore] = await Promise.all([chain.balanceOf(payer), chain.balanceOf(payee())]);
+    const client = clientFor(1);
+    const purchase = await client.buy(ROBOT);
+    expect(purchase.status).toBe("success");
+    expect(purchase.payment_tx).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(purchase.settlement?.transaction).toBe(purchase.payment_tx);
+    expect(purchase.session).toMatchObject({ active: true, robot_host: ROBOT, token: expect.any(String) });
+    expect(await chain.balanceOf(payer)).toBe(payerBefore - PRICE);
+    expect(await chain.balanceOf(payee())).toBe(payeeBefore + PRICE);
+
+    expect(await client.drive("forward")).toEqual({ status: "ok", command: "forward" });
+    expect(t.sims[0]?.commands().at(-1)?.command).toBe("forward");
+    expect((await client.frame()).slice(0, 2)).toEqual(new Uint8Array([0xff, 0xd8]));
+    expect(await client.session()).toMatchObject({ active: true, robot_host: ROBOT });
+    expect((await client.robot(ROBOT)).locked_by).toBe(
+      `${payer.slice(0, 6)}...${payer.slice(-4)}`.toLowerCase(),
+    );
+    expect(await client.release()).toEqual({ status: "released", robot_host: ROBOT });
+  });
+
+  it("control calls need the payer's token: missing, forged or ended tokens are 401", async () => {
+    t = await paidPlatform();
+    const client = clientFor(2);
+    const { session } = await client.buy(ROBOT);
+    const call = (authorization?: string) =>
+      t.request("/api/v1/robot/motor/forward", { headers: authorization ? { authorization } : {} });
+    expect((await call()).status).toBe(401);
+    expect((await call(`Bearer ${"x".repeat(43)}`)).status).toBe(401);
+    expect((await call("Basic abc")).status).toBe(401);
+    // X-Wallet-Address opens nothing in paid mode.
+    expect((await t.request("/api/v1/robot/motor/forward", { wallet: account(2).address })).status).toBe(401);
+    expect((await call(`Bearer ${session.token}`)).status).toBe(200);
+    await client.release();
+    const ended = await call(`Bearer ${session.token}`);
+    expect(ended.status).toBe(401);
+    expect(await ended.json()).toEqual({ detail: "Session token is unknown or its session has ended." });
+  });
+
+  it("20 wallets paying for one robot at once: one session, one transfer, 19 × 409 uncharged", async () => {
+    t = await paidPlatform();
+    const buyers = Array.from({ length: 8 }, (_, i) => i); // accounts 0..7 (8 is payTo, 9 the facilitator)
+    // 20 purchases from 8 funded wallets: some wallets try more than once.
+    const attempts = Array.from({ length: 20 }, (_, i) => buyers[i % buyers.length] as number);
+    const before = await Promise.all(buyers.map((i) => chain.balanceOf(account(i).address)));
+    const payeeBefore = await chain.balanceOf(payee());
+    const results = await Promise.allSettled(attempts.map((i) => clientFor(i).buy(ROBOT)));
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost.map((r) => (r.reason as Robo402Error).status)).toEqual(Array(19).fill(409));
+    expect(await chain.balanceOf(payee())).toBe(payeeBefore + PRICE);
+    const after = await Promise.all(buyers.map((i) => chain.balanceOf(account(i).address)));
+    const spent = before.map((b, i) => b - (after[i] ?? 0n));
+    expect(spent.filter((s) => s === PRICE)).toHaveLength(1);
+    expect(spent.filter((s) => s === 0n)).toHaveLength(buyers.length - 1);
+  });
+
+  it("a busy robot is refused before payment is asked for", async () => {
+    t = await paidPlatform();
+    await clientFor(3).buy(ROBOT);
+    const response = await t.purchase(account(4).address, ROBOT);
+    expect(response.status).toBe(409);
+    expect(response.headers.get("payment-required")).toBeNull();
+  });
+
+  it("an offline robot is refused before payment and nobody is charged", async () => {
+    t = await paidPlatform();
+    t.sims[0]?.setFaults("motor", { offline: true });
+    const before = await chain.balanceOf(account(5).address);
+    await expect(clientFor(5).buy(ROBOT)).rejects.toMatchObject({ status: 503 });
+    expect(await chain.balanceOf(account(5).address)).toBe(before);
+  });
+});
+
+describe("bad payments", () => {
+  it("a malformed payment header is 400 and says what is wrong", async () => {
+    t = await paidPlatform();
+    for (const header of ["not base64 !!", Buffer.from("{not json").toString("base64"), "e30"]) {
+      const response = await t.request("/api/v1/access/purchase", {
+        method: "POST",
+        headers: { "content-type": "application/json", "payment-signature": header },
+        body: JSON.stringify({ robot_host: ROBOT }),
+      });
+      expect([400, 402]).toContain(response.status);
+      const body = (await response.json()) as { detail?: string; error?: string };
+      expect(body.detail ?? body.error).toBeTruthy();
+    }
+  });
+
+  it("X-Wallet-Address that is not the payer is 400 and nothing is charged", async () => {
+    t = await paidPlatform();
+    const before = await chain.balanceOf(account(6).address);
+    const client = new Robo402Client({
+      baseUrl: "http://robo402.test",
+      privateKey: account(6).privateKey,
+      wallet: account(7).address,
+      fetch: async (input, init) => t.platform.app.request(new Request(input, init)),
+    });
+    const refused = await client.buy(ROBOT).catch((error: Robo402Error) => error);
+    expect(refused).toBeInstanceOf(Robo402Error);
+    expect((refused as Robo402Error).status).toBe(400);
+    expect(String((refused as Robo402Error).detail)).toMatch(/not the wallet that signed/);
+    expect(await chain.balanceOf(account(6).address)).toBe(before);
+  });
+
+  it("the same payment sent twice is refused with a reason and charged once", async () => {
+    t = await paidPlatform();
+    const sent: string[] = [];
+    const client = new Robo402Client({
+      baseUrl: "http://robo402.test",
+      privateKey: account(7).privateKey,
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        const payment = request.headers.get("payment-signature");
+        if (payment) sent.push(payment);
+        return t.platform.app.request(request);
+      },
+    });
+    const before = await chain.balanceOf(account(7).address);
+    await client.buy(ROBOT);
+    await client.release();
+    const replay = await t.request("/api/v1/access/purchase", {
+      method: "POST",
+      headers: { "content-type": "application/json", "payment-signature": sent[0] ?? "" },
+      body: JSON.stringify({ robot_host: ROBOT }),
+    });
+    expect(replay.status).toBe(409);
+    expect(((await replay.json()) as { detail: string }).detail).toMatch(
+      /^This payment authorization was already used \(granted, tx 0x[0-9a-f]{64}\); a payment is charged once/,
+    );
+    expect(await chain.balanceOf(account(7).address)).toBe(before - PRICE);
+  });
+});
