@@ -1,3 +1,5 @@
+import { Robo402Client } from "@robo402/client";
+import { DEV_ACCOUNTS } from "@robo402/devchain";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -115,7 +117,7 @@ describe("the server as a process, against robot-sim over HTTP", () => {
 });
 
 describe("npm start on embedded defaults", () => {
-  it("serves the two simulated robots with no settings", async () => {
+  it("runs paid mode on its own local chain: a dev key pays, drives and sees the camera", async () => {
     const s = await startServer({
       ...storage.env,
       SIMULATED_ROBOTS: "finland-tumbller-01,finland-tumbller-02",
@@ -130,8 +132,17 @@ describe("npm start on embedded defaults", () => {
         available: true,
       });
     }
-    expect((await buy(s, DRIVER, "finland-tumbller-02")).status).toBe(200);
-    const frame = await call(s, "/api/v1/robot/camera/frame", { wallet: DRIVER });
-    expect(frame.headers.get("content-type")).toBe("image/jpeg");
+    expect(await (await call(s, "/api/v1/access/config")).json()).toMatchObject({
+      payment_enabled: true,
+      session_price: "$0.10",
+      network: "eip155:31337",
+    });
+    expect((await buy(s, DRIVER, "finland-tumbller-02")).status).toBe(402);
+    // The embedded chain funds anvil's well-known dev accounts.
+    const client = new Robo402Client({ baseUrl: s.url, privateKey: DEV_ACCOUNTS[3]?.privateKey });
+    const purchase = await client.buy("finland-tumbller-02");
+    expect(purchase.payment_tx).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(await client.drive("left")).toEqual({ status: "ok", command: "left" });
+    expect((await client.frame()).slice(0, 2)).toEqual(new Uint8Array([0xff, 0xd8]));
   });
 });

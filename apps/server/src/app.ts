@@ -10,7 +10,7 @@ import { freePurchase, paidPurchase, recoverPurchases } from "./access/purchase.
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
 import { AccessStore } from "./access/store.ts";
-import { type Config, ConfigError } from "./config.ts";
+import type { Config } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { errorHandler, HttpError } from "./http/errors.ts";
 import { openKv } from "./kv/index.ts";

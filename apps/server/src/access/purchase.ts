@@ -116,7 +116,9 @@ export async function recoverPurchases(
   graceMs: number,
   logger: Logger,
 ): Promise<void> {
-  for (const payment of await payments.recover(graceMs)) {
+  const { owed, dropped } = await payments.recover(graceMs);
+  for (const payment of dropped) await access.abandonFor(payment.id);
+  for (const payment of owed) {
     const held = payment.sessionId ? await access.session(payment.sessionId) : undefined;
     if (held && !held.endedAt && !held.pending) {
       await payments.granted(payment, held.id);

@@ -93,6 +93,11 @@ export class AccessService extends EventEmitter<AccessEvents> {
     await this.store.abandon(held.id, new Date());
   }
 
+  /** Lets go of whatever a payment that will never settle was holding. */
+  async abandonFor(paymentId: string): Promise<void> {
+    await this.store.abandonForPayment(paymentId, new Date());
+  }
+
   session(id: string): Promise<AccessSession | undefined> {
     return this.store.byId(id);
   }

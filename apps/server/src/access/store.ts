@@ -118,6 +118,13 @@ export class AccessStore {
     return row;
   }
 
+  async abandonForPayment(paymentId: string, now: Date): Promise<void> {
+    await this.db
+      .update(accessSessions)
+      .set({ endedAt: now, endReason: "payment_failed" })
+      .where(and(active, eq(accessSessions.paymentId, paymentId), eq(accessSessions.pending, true)));
+  }
+
   /** Lets go of a held session whose payment did not settle. */
   async abandon(id: string, now: Date): Promise<void> {
     await this.db

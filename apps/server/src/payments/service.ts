@@ -110,16 +110,19 @@ export class PaymentService {
 
   /**
    * After a crash: verified payments were never settled (rejected); settling ones are settled or not,
-   * as the chain says. Returns the settled payments whose session still has to be granted.
+   * as the chain says. Returns the settled payments whose session still has to be granted, and those
+   * that will never be settled (whose robot holds must be let go).
    */
-  async recover(graceMs: number): Promise<Payment[]> {
+  async recover(graceMs: number): Promise<{ owed: Payment[]; dropped: Payment[] }> {
     const owed: Payment[] = [];
+    const dropped: Payment[] = [];
     // Rows younger than the grace period may belong to a purchase still under way.
     const settledBefore = Date.now() - graceMs;
     for (const payment of await this.ledger.unfinished()) {
       if (payment.updatedAt.getTime() > settledBefore) continue;
       if (payment.status === "verified") {
         await this.reject(payment, "server stopped before settlement; nothing was charged");
+        dropped.push(payment);
         continue;
       }
       if (payment.status === "settling") {
@@ -130,13 +133,14 @@ export class PaymentService {
             status: "failed",
             reason: "settlement did not reach the chain",
           });
+          dropped.push(payment);
           continue;
         }
         await this.ledger.update(payment.id, { status: "settled" });
       }
       owed.push(payment);
     }
-    return owed;
+    return { owed, dropped };
   }
 
   #entry(
