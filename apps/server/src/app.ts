@@ -22,7 +22,7 @@ import { tumbllerDriver } from "./robots/drivers/tumbller.ts";
 import { MotionGuard } from "./robots/motion.ts";
 import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./robots/registry.ts";
 import { LocalNameResolver } from "./robots/resolver.ts";
-import { robotRoutes } from "./robots/routes.ts";
+import { robotListRoutes, robotRoutes } from "./robots/routes.ts";
 import { RobotService } from "./robots/service.ts";
 import { startSimulatedRobots } from "./robots/simulated.ts";
 
@@ -151,6 +151,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       }),
     );
     app.route("/api/v1/robot", robotRoutes(robots, access, auth));
+    app.route("/api/v1/robots", robotListRoutes(robots, access));
     app.doc31("/openapi.json", {
       openapi: "3.1.0",
       info: { title: "robo402", version: "0.1.0", description: "Pay robots over HTTP 402" },

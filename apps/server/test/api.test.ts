@@ -404,3 +404,15 @@ describe("firmware variants", () => {
     expect(status).toMatchObject({ motor_online: true, motor_mdns: "plan-bot", motor_ip: "10.0.0.7" });
   });
 });
+
+describe("robot list", () => {
+  it("GET /api/v1/robots lists every registered robot and who holds it", async () => {
+    await t.purchase(ALICE, ROBOT);
+    const response = await t.request("/api/v1/robots");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual([
+      { robot_host: ROBOT, available: false, locked_by: "0xa11c...1234" },
+      { robot_host: OTHER, available: true, locked_by: null },
+    ]);
+  });
+});

@@ -24,3 +24,12 @@ export const RobotStatusResponse = z.object({
   locked_by: z.string().nullable(),
 });
 export type RobotStatusResponse = z.infer<typeof RobotStatusResponse>;
+
+export const RobotListResponse = z.array(
+  z.object({
+    robot_host: z.string(),
+    available: z.boolean(),
+    locked_by: z.string().nullable(),
+  }),
+);
+export type RobotListResponse = z.infer<typeof RobotListResponse>;

@@ -4,6 +4,7 @@ import {
   MOTOR_COMMANDS,
   MotorCommand,
   RobotHost,
+  RobotListResponse,
   RobotStatusResponse,
 } from "@robo402/protocol";
 import { stream } from "hono/streaming";
@@ -158,4 +159,28 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
         200,
       );
     });
+}
+
+const list = createRoute({
+  method: "get",
+  path: "/",
+  summary: "The registered robots and whether each is free (asks no robot anything)",
+  responses: { 200: json(RobotListResponse, "Every registered robot") },
+});
+
+/** `/api/v1/robots`: what there is to buy. */
+export function robotListRoutes(robots: RobotService, access: AccessService) {
+  return new OpenAPIHono({ defaultHook: validationHook }).openapi(list, async (c) => {
+    const listed = await Promise.all(
+      robots.list().map(async (robot) => {
+        const holder = await access.holder(robot);
+        return {
+          robot_host: robot.id,
+          available: !holder,
+          locked_by: holder ? maskWallet(holder.wallet) : null,
+        };
+      }),
+    );
+    return c.json(listed, 200);
+  });
 }

@@ -1,0 +1,131 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { MOTOR_COMMANDS, type MotorCommand } from "@robo402/protocol";
+import { Robo402Client, Robo402Error } from "./client.ts";
+import { forgetSession, loadSession, saveSession, sessionPath } from "./session-file.ts";
+
+const USAGE = `Usage: robo402 <command> [options]
+
+  robots                     list the robots and whether they are free
+  buy <robot> --key 0x…      pay for time on a robot (x402) and keep the session token
+  drive <${MOTOR_COMMANDS.join("|")}>   drive the robot you bought
+  frame <out.jpg>            save the robot's camera frame
+  status                     your session
+  release                    end your session (the robot stops)
+
+Options:
+  --server <url>   the platform (default $ROBO402_SERVER or http://localhost:8000)
+  --key <0x…>      EVM private key that pays (default $ROBO402_KEY)
+  --wallet <addr>  free-mode servers: the wallet to act as
+  --max <usd>      most one payment may cost, in dollars (default 1)
+  -h, --help       this help
+
+The session is kept in ${sessionPath()} (override with ROBO402_HOME).`;
+
+function fail(message: string, code = 2): never {
+  console.error(`robo402: ${message}`);
+  process.exit(code);
+}
+
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        server: { type: "string" },
+        key: { type: "string" },
+        wallet: { type: "string" },
+        max: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message} (see --help)`);
+  }
+})();
+
+const [command, argument] = positionals;
+if (values.help || !command) {
+  console.log(USAGE);
+  process.exit(command || values.help ? 0 : 2);
+}
+
+const file = sessionPath();
+const saved = loadSession(file);
+const server = values.server ?? process.env.ROBO402_SERVER ?? saved?.server ?? "http://localhost:8000";
+const key = values.key ?? process.env.ROBO402_KEY;
+if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key))
+  fail("--key must be a 0x-prefixed 32-byte hex private key");
+const max = values.max ?? "1";
+if (!/^\d+(\.\d{1,6})?$/.test(max)) fail("--max must be a dollar amount like 0.50");
+const [whole = "0", fraction = ""] = max.split(".");
+const client = new Robo402Client({
+  baseUrl: server,
+  privateKey: key as `0x${string}` | undefined,
+  wallet: values.wallet ?? saved?.wallet,
+  maxAmount: BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, "0")),
+  token: saved?.server === server ? saved.token : undefined,
+});
+
+async function run(): Promise<void> {
+  switch (command) {
+    case "robots": {
+      const response = await fetch(new URL("/api/v1/robots", server));
+      const robots = (await response.json()) as Array<{
+        robot_host: string;
+        available: boolean;
+        locked_by: string | null;
+      }>;
+      for (const robot of robots) {
+        console.log(`${robot.robot_host}\t${robot.available ? "free" : `in use by ${robot.locked_by}`}`);
+      }
+      return;
+    }
+    case "buy": {
+      if (!argument) fail("buy needs a robot, e.g. robo402 buy finland-tumbller-01 --key 0x…");
+      const purchase = await client.buy(argument);
+      saveSession(file, {
+        server,
+        robot_host: argument,
+        token: purchase.session.token,
+        wallet: values.wallet,
+        expires_at: purchase.session.expires_at,
+      });
+      console.log(purchase.message);
+      if (purchase.payment_tx) console.log(`paid: ${purchase.payment_tx}`);
+      console.log(`until ${purchase.session.expires_at}`);
+      return;
+    }
+    case "drive": {
+      if (!MOTOR_COMMANDS.includes(argument as MotorCommand))
+        fail(`drive needs one of ${MOTOR_COMMANDS.join(", ")}`);
+      const result = await client.drive(argument as MotorCommand);
+      console.log(`${result.command}: ${result.status}`);
+      return;
+    }
+    case "frame": {
+      if (!argument) fail("frame needs a file to write, e.g. robo402 frame out.jpg");
+      const jpeg = await client.frame();
+      writeFileSync(argument, jpeg);
+      console.log(`${argument}: ${jpeg.length} bytes`);
+      return;
+    }
+    case "status": {
+      console.log(JSON.stringify(await client.session(), null, 2));
+      return;
+    }
+    case "release": {
+      const released = await client.release();
+      forgetSession(file);
+      console.log(`released ${released.robot_host}`);
+      return;
+    }
+    default:
+      fail(`unknown command '${command}' (see --help)`);
+  }
+}
+
+run().catch((error: unknown) => {
+  if (error instanceof Robo402Error) fail(error.message, 1);
+  fail(`cannot reach ${server}: ${(error as Error).message}`, 1);
+});
