@@ -5,7 +5,7 @@ import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
 import { SessionCache } from "./access/cache.ts";
-import { sessionTokenAuth, walletHeaderAuth } from "./access/identity.ts";
+import { paidAuth, walletHeaderAuth } from "./access/identity.ts";
 import { freePurchase, paidPurchase, recoverPurchases } from "./access/purchase.ts";
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
@@ -106,7 +106,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       const gate = new PaymentGate(opened, config.SESSION_DURATION_MINUTES);
       payments = new PaymentService(gate, new PaymentLedger(database.db), logger);
     }
-    const auth = payments ? sessionTokenAuth(access) : walletHeaderAuth(access);
+    const auth = payments ? paidAuth(access, { kv, publicUrl: config.PUBLIC_URL }) : walletHeaderAuth(access);
     const buy = payments
       ? paidPurchase(access, payments, robots, logger, config.ROBO402_CRASH_AFTER)
       : freePurchase(access);

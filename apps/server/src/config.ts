@@ -60,6 +60,10 @@ const EnvSchema = z.object({
   PORT: int(8000, 0, 65535),
   DEBUG: bool(false),
   CORS_ORIGINS: list(["http://localhost:5173", "http://localhost:3000"]),
+  /** The origin clients see (behind a proxy); SIWX sign-ins must name it. Default: each request's own. */
+  PUBLIC_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
+  ),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 
   PAYMENT_ENABLED: bool(true),

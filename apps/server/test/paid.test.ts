@@ -199,3 +199,53 @@ describe("bad payments", () => {
     expect(await chain.balanceOf(account(7).address)).toBe(before - PRICE);
   });
 });
+
+describe("sign-in-with-x (x402's SIWX extension)", () => {
+  it("the paying wallet drives with a signature instead of a token; another wallet is refused", async () => {
+    t = await paidPlatform();
+    await clientFor(1).buy(ROBOT);
+    const signedIn = new Robo402Client({
+      baseUrl: "http://robo402.test",
+      privateKey: account(1).privateKey,
+      signIn: true,
+      fetch: async (input, init) => t.platform.app.request(new Request(input, init)),
+    });
+    expect(await signedIn.drive("left")).toEqual({ status: "ok", command: "left" });
+    expect(t.sims[0]?.commands().at(-1)?.command).toBe("left");
+
+    const stranger = new Robo402Client({
+      baseUrl: "http://robo402.test",
+      privateKey: account(2).privateKey,
+      signIn: true,
+      fetch: async (input, init) => t.platform.app.request(new Request(input, init)),
+    });
+    const refused = await stranger.drive("left").catch((error: Robo402Error) => error);
+    expect(refused).toMatchObject({ status: 403 });
+    expect(String((refused as Robo402Error).detail)).toMatch(/holds no paid session/);
+  });
+
+  it("a sign-in for another site, or replayed, is refused", async () => {
+    t = await paidPlatform();
+    await clientFor(3).buy(ROBOT);
+    const { signIn } = await import("@robo402/client");
+    const elsewhere = await signIn(account(3).privateKey, "http://evil.test/api", "eip155:31337");
+    const wrongSite = await t.request("http://robo402.test/api/v1/robot/motor/left", {
+      headers: { "sign-in-with-x": elsewhere },
+    });
+    expect(wrongSite.status).toBe(401);
+    expect(((await wrongSite.json()) as { detail: string }).detail).toMatch(
+      /^Sign-in refused: Domain mismatch/,
+    );
+
+    const once = await signIn(account(3).privateKey, "http://robo402.test/api", "eip155:31337");
+    const first = await t.request("http://robo402.test/api/v1/robot/motor/left", {
+      headers: { "sign-in-with-x": once },
+    });
+    expect(first.status).toBe(200);
+    const replay = await t.request("http://robo402.test/api/v1/robot/motor/left", {
+      headers: { "sign-in-with-x": once },
+    });
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { detail: string }).detail).toMatch(/nonce was already used/);
+  });
+});

@@ -9,7 +9,7 @@ import {
 } from "@robo402/protocol";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import type { z } from "zod";
-import { payingFetch } from "./payer.ts";
+import { payingFetch, signIn } from "./payer.ts";
 
 export interface Robo402ClientOptions {
   /** The platform, e.g. http://localhost:8000 */
@@ -22,6 +22,11 @@ export interface Robo402ClientOptions {
   readonly maxAmount?: bigint;
   /** A session token from an earlier purchase. */
   readonly token?: string;
+  /**
+   * Prove the paying wallet on every control call with a SIGN-IN-WITH-X signature instead of the
+   * session token (needs `privateKey`).
+   */
+  readonly signIn?: boolean;
   readonly fetch?: typeof fetch;
 }
 
@@ -44,6 +49,7 @@ export interface Purchase extends PurchaseResponse {
 /** The platform's API for programs: buy time on a robot, drive it, watch it, let it go. */
 export class Robo402Client {
   #token: string | undefined;
+  #network: string | undefined;
   readonly #fetch: typeof fetch;
   readonly #pay: typeof fetch;
 
@@ -64,8 +70,9 @@ export class Robo402Client {
     return this.#token;
   }
 
-  config() {
-    return this.#json(AccessConfigResponse, "/api/v1/access/config");
+  async config() {
+    const response = await this.#fetch(this.#url("/api/v1/access/config"));
+    return AccessConfigResponse.parse(await this.#body(response));
   }
 
   robot(robotHost: string) {
@@ -98,7 +105,8 @@ export class Robo402Client {
 
   /** The robot's latest camera frame, as JPEG bytes. */
   async frame(): Promise<Uint8Array> {
-    const response = await this.#fetch(this.#url("/api/v1/robot/camera/frame"), { headers: this.#headers() });
+    const url = this.#url("/api/v1/robot/camera/frame");
+    const response = await this.#fetch(url, { headers: await this.#authorized(url) });
     if (!response.ok) await this.#body(response);
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -110,8 +118,17 @@ export class Robo402Client {
   }
 
   async #json<T extends z.ZodType>(schema: T, path: string, init: RequestInit = {}): Promise<z.infer<T>> {
-    const response = await this.#fetch(this.#url(path), { ...init, headers: this.#headers() });
+    const url = this.#url(path);
+    const response = await this.#fetch(url, { ...init, headers: await this.#authorized(url) });
     return schema.parse(await this.#body(response));
+  }
+
+  /** Headers proving who calls: a SIGN-IN-WITH-X signature when asked for, else the session token. */
+  async #authorized(url: string): Promise<Record<string, string>> {
+    const { privateKey } = this.options;
+    if (!this.options.signIn || !privateKey) return this.#headers();
+    this.#network ??= (await this.config()).network ?? "eip155:1";
+    return { "sign-in-with-x": await signIn(privateKey, url, this.#network) };
   }
 
   async #body(response: Response): Promise<unknown> {

@@ -1,2 +1,2 @@
 export { type Purchase, Robo402Client, type Robo402ClientOptions, Robo402Error } from "./client.ts";
-export { type PayerOptions, payerAddress, payingFetch } from "./payer.ts";
+export { type PayerOptions, payerAddress, payingFetch, signIn } from "./payer.ts";

@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
+import { createSIWxPayload, encodeSIWxHeader } from "@x402/extensions/sign-in-with-x";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -42,3 +44,26 @@ export function payingFetch(options: PayerOptions): typeof fetch {
 }
 
 export const payerAddress = (privateKey: `0x${string}`) => privateKeyToAccount(privateKey).address;
+
+/**
+ * A SIGN-IN-WITH-X header (x402's CAIP-122 extension) for one request to `url`: the key's owner proves
+ * it is the wallet that paid, with a fresh nonce so the header cannot be replayed.
+ */
+export async function signIn(privateKey: `0x${string}`, url: string, chainId: string): Promise<string> {
+  const target = new URL(url);
+  const payload = await createSIWxPayload(
+    {
+      domain: target.host,
+      uri: target.origin,
+      statement: "Drive the robot I paid for",
+      version: "1",
+      chainId,
+      type: "eip191",
+      nonce: randomBytes(16).toString("hex"),
+      issuedAt: new Date().toISOString(),
+    },
+    privateKeyToAccount(privateKey),
+    target,
+  );
+  return encodeSIWxHeader(payload);
+}

@@ -1,5 +1,7 @@
+import { parseSIWxHeader, validateSIWxMessage, verifySIWxSignature } from "@x402/extensions/sign-in-with-x";
 import type { Context } from "hono";
 import { HttpError } from "../http/errors.ts";
+import type { Kv } from "../kv/index.ts";
 import type { AccessService, Controller } from "./service.ts";
 import type { AccessSession } from "./store.ts";
 
@@ -32,21 +34,60 @@ export function walletHeaderAuth(access: AccessService): ControlAuth {
   };
 }
 
-/** Paid mode: the bearer token handed to the payer with its purchase, never a header anyone can set. */
-export function sessionTokenAuth(access: AccessService): ControlAuth {
-  const resolve = async (c: Context) => {
-    const header = c.req.header("authorization");
-    if (!header) {
-      throw new HttpError(
-        401,
-        "Session token required. Send Authorization: Bearer <token> from your purchase.",
-      );
+export interface PaidAuthOptions {
+  /** Remembers SIWX nonces, so a captured sign-in cannot be replayed. */
+  readonly kv: Kv;
+  /** The origin sign-ins must be bound to; default: the request's own. */
+  readonly publicUrl?: string;
+}
+
+// How old a SIWX sign-in may be (x402's own default), and how long its nonce is remembered.
+const SIWX_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * Paid mode: proof of the paying wallet, never a header anyone can set. Either the bearer token handed
+ * to the payer with its purchase, or a SIGN-IN-WITH-X (x402's CAIP-122 extension) signed by the wallet
+ * that paid, so an agent that paid with @x402/fetch can drive without keeping a token.
+ */
+export function paidAuth(access: AccessService, options: PaidAuthOptions): ControlAuth {
+  const bySignIn = async (c: Context, header: string) => {
+    let payload: ReturnType<typeof parseSIWxHeader>;
+    try {
+      payload = parseSIWxHeader(header);
+    } catch {
+      throw new HttpError(401, "SIGN-IN-WITH-X is not a valid sign-in (expected base64 JSON).");
     }
+    const origin = new URL(options.publicUrl ?? new URL(c.req.url).origin);
+    const valid = await validateSIWxMessage(payload, origin, { maxAge: SIWX_MAX_AGE_MS });
+    if (!valid.isValid) throw new HttpError(401, `Sign-in refused: ${valid.invalidMessage}`);
+    const signed = await verifySIWxSignature(payload);
+    if (!signed.isValid) throw new HttpError(401, `Sign-in refused: ${signed.invalidMessage}`);
+    if (!(await options.kv.claim(`siwx:nonce:${payload.nonce}`, SIWX_MAX_AGE_MS * 2))) {
+      throw new HttpError(401, "Sign-in refused: this nonce was already used; sign a new one.");
+    }
+    const session = await access.forWallet(signed.payer);
+    if (!session)
+      throw new HttpError(403, `Wallet ${signed.payer} holds no paid session. Purchase access first.`);
+    return session;
+  };
+
+  const byToken = async (header: string) => {
     const token = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(header.trim())?.[1];
     if (!token) throw new HttpError(401, "Authorization must be 'Bearer <session token>'.");
     const session = await access.forToken(token);
     if (!session) throw new HttpError(401, "Session token is unknown or its session has ended.");
     return session;
+  };
+
+  const resolve = async (c: Context) => {
+    const signIn = c.req.header("sign-in-with-x");
+    if (signIn) return bySignIn(c, signIn);
+    const authorization = c.req.header("authorization");
+    if (authorization) return byToken(authorization);
+    throw new HttpError(
+      401,
+      "Session token required. Send Authorization: Bearer <token> from your purchase, or SIGN-IN-WITH-X from the paying wallet.",
+    );
   };
   return {
     session: resolve,

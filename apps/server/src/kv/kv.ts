@@ -6,5 +6,7 @@ export interface Kv {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(key: string): Promise<void>;
+  /** Sets `key` only if it is absent (atomically, across processes with Redis); true if this call set it. */
+  claim(key: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

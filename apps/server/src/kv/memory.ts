@@ -24,6 +24,12 @@ export class MemoryKv implements Kv {
     this.#entries.delete(key);
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    if ((await this.get(key)) !== null) return false;
+    await this.set(key, "1", ttlMs);
+    return true;
+  }
+
   async close(): Promise<void> {
     this.#entries.clear();
   }

@@ -26,6 +26,10 @@ export class RedisKv implements Kv {
     await this.#redis.del(key);
   }
 
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(key, "1", "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+  }
+
   async close(): Promise<void> {
     await this.#redis.quit();
   }
