@@ -249,3 +249,32 @@ describe("sign-in-with-x (x402's SIWX extension)", () => {
     expect(((await replay.json()) as { detail: string }).detail).toMatch(/nonce was already used/);
   });
 });
+
+describe("payment-identifier (x402's idempotent retry)", () => {
+  it("a purchase whose answer was lost is retried under its identifier: same session, one transfer", async () => {
+    t = await paidPlatform();
+    const payer = account(4);
+    const [payerBefore, payeeBefore] = await Promise.all([
+      chain.balanceOf(payer.address),
+      chain.balanceOf(payee()),
+    ]);
+    let dropped = 0;
+    const client = new Robo402Client({
+      baseUrl: "http://robo402.test",
+      privateKey: payer.privateKey,
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        const response = await t.platform.app.request(request);
+        // The server granted the purchase, but the answer never reaches the client.
+        if (request.headers.has("payment-signature") && dropped++ === 0) throw new TypeError("fetch failed");
+        return response;
+      },
+    });
+    const purchase = await client.buy(ROBOT);
+    expect(dropped).toBe(2);
+    expect(purchase.session).toMatchObject({ active: true, robot_host: ROBOT, token: expect.any(String) });
+    expect(await chain.balanceOf(payer.address)).toBe(payerBefore - PRICE);
+    expect(await chain.balanceOf(payee())).toBe(payeeBefore + PRICE);
+    expect(await client.drive("right")).toEqual({ status: "ok", command: "right" });
+  });
+});

@@ -8,6 +8,7 @@ import {
   SessionResponse,
 } from "@robo402/protocol";
 import { decodePaymentResponseHeader } from "@x402/core/http";
+import { generatePaymentId } from "@x402/extensions/payment-identifier";
 import type { z } from "zod";
 import { payingFetch, signIn } from "./payer.ts";
 
@@ -51,7 +52,7 @@ export class Robo402Client {
   #token: string | undefined;
   #network: string | undefined;
   readonly #fetch: typeof fetch;
-  readonly #pay: typeof fetch;
+  readonly #pay: ReturnType<typeof payingFetch> | undefined;
 
   constructor(private readonly options: Robo402ClientOptions) {
     this.#token = options.token;
@@ -82,13 +83,21 @@ export class Robo402Client {
     );
   }
 
-  /** Buys time on a robot, paying the 402 if the server asks for one. */
+  /**
+   * Buys time on a robot, paying the 402 if the server asks for one. Each purchase carries a payment
+   * identifier, so when the answer is lost (a dropped connection) the retry gets the same session back
+   * instead of paying twice.
+   */
   async buy(robotHost: string): Promise<Purchase> {
-    const response = await this.#pay(this.#url("/api/v1/access/purchase"), {
+    const url = this.#url("/api/v1/access/purchase");
+    const init = () => ({
       method: "POST",
       headers: this.#headers({ "content-type": "application/json" }),
       body: JSON.stringify({ robot_host: robotHost }),
     });
+    const response = this.#pay
+      ? await this.#pay(url, init(), { paymentId: generatePaymentId() })
+      : await this.#fetch(url, init());
     const purchase = PurchaseResponse.parse(await this.#body(response));
     this.#token = purchase.session.token ?? this.#token;
     const proof = response.headers.get("payment-response");

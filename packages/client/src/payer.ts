@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { decodePaymentRequiredHeader } from "@x402/core/http";
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
+import { appendPaymentIdentifierToExtensions, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { createSIWxPayload, encodeSIWxHeader } from "@x402/extensions/sign-in-with-x";
-import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
+import { x402Client } from "@x402/fetch";
 import { privateKeyToAccount } from "viem/accounts";
 
 export interface PayerOptions {
@@ -12,20 +13,29 @@ export interface PayerOptions {
   readonly fetch?: typeof fetch;
 }
 
+export interface PayOptions {
+  /**
+   * x402's payment-identifier for this purchase: a retry under the same id (after a lost answer) gets
+   * the purchase back instead of paying twice. Sent only where the server declares the extension.
+   */
+  readonly paymentId?: string;
+}
+
 /**
  * A fetch that answers x402's 402 by paying from an EVM key. The asset to pay in comes from the
  * server's own PAYMENT-REQUIRED (x402Client refuses unknown assets otherwise, and a local test token is
  * one), but never more than `maxAmount` per payment: a server cannot make this client overspend.
  */
-export function payingFetch(options: PayerOptions): typeof fetch {
+export function payingFetch(options: PayerOptions) {
   const base = options.fetch ?? fetch;
   const signer = privateKeyToAccount(options.privateKey);
-  return async (input, init) => {
+  return async (input: RequestInfo | URL, init?: RequestInit, pay: PayOptions = {}): Promise<Response> => {
     const request = new Request(input, init);
     const probe = await base(request.clone());
-    const required = probe.headers.get("payment-required");
-    if (probe.status !== 402 || !required) return probe;
-    const offers = decodePaymentRequiredHeader(required).accepts.filter(
+    const header = probe.headers.get("payment-required");
+    if (probe.status !== 402 || !header) return probe;
+    const required = decodePaymentRequiredHeader(header);
+    const offers = required.accepts.filter(
       (offer) => offer.network.startsWith("eip155:") && BigInt(offer.amount) <= options.maxAmount,
     );
     if (offers.length === 0) return probe;
@@ -39,7 +49,18 @@ export function payingFetch(options: PayerOptions): typeof fetch {
         })),
       },
     });
-    return wrapFetchWithPayment(base, client)(request);
+    if (pay.paymentId && required.extensions)
+      appendPaymentIdentifierToExtensions(required.extensions, pay.paymentId);
+    const payment = await client.createPaymentPayload({ ...required, accepts: offers });
+    const paid = new Request(request);
+    paid.headers.set("payment-signature", encodePaymentSignatureHeader(payment));
+    const named = Boolean(pay.paymentId && required.extensions?.[PAYMENT_IDENTIFIER]);
+    // With a payment identifier, the same signed payment may be sent again: the server answers with
+    // what it already granted. Without one, a resend would be refused as a replay.
+    return base(paid.clone()).catch((error: unknown) => {
+      if (!named || !(error instanceof TypeError)) throw error;
+      return base(paid);
+    });
   };
 }
 

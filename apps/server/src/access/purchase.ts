@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
 import { refusalBody } from "../payments/gate.ts";
-import type { PaymentService } from "../payments/service.ts";
+import { alreadyUsed, type PaymentService } from "../payments/service.ts";
 import type { RobotService } from "../robots/service.ts";
 import type { AccessService } from "./service.ts";
 import { walletKey } from "./wallet.ts";
@@ -56,6 +56,14 @@ export function paidPurchase(
     if (!hasPayment) await access.assertAvailable(robot);
 
     const checkout = await payments.checkout(c, resource);
+    if (checkout.kind === "repeat") {
+      const repeated = checkout.payment.sessionId
+        ? await access.reissue(checkout.payment.sessionId)
+        : undefined;
+      // What it bought has ended: the retry is an ordinary replay.
+      if (!repeated) throw alreadyUsed(checkout.payment);
+      return c.json(repeated, 200);
+    }
     if (checkout.kind === "respond") {
       return c.json(
         refusalBody(checkout.response),

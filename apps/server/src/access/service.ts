@@ -30,6 +30,7 @@ const GRANT_ATTEMPTS = 3;
 const SETTLE_HOLD_MS = 5 * 60_000;
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
+const newToken = () => randomBytes(32).toString("base64url");
 
 /** Time-based access: who holds which robot, until when, and stopping robots when that ends. */
 export class AccessService extends EventEmitter<AccessEvents> {
@@ -75,7 +76,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
 
   /** Paid mode, after settlement: the session starts now, and its token goes to the payer only. */
   async activate(held: AccessSession, paymentTx: string | null): Promise<PurchaseResponse | undefined> {
-    const token = randomBytes(32).toString("base64url");
+    const token = newToken();
     const now = new Date();
     const session = await this.store.activate(held.id, {
       expiresAt: this.#expiry(now),
@@ -84,6 +85,21 @@ export class AccessService extends EventEmitter<AccessEvents> {
     });
     if (!session) return undefined;
     await this.cache.forget(session.wallet);
+    const response = this.#purchased(session, now);
+    return { ...response, session: { ...response.session, token } };
+  }
+
+  /**
+   * A fresh token for a live session whose purchase answer the payer never received (a retry under the
+   * same payment identifier). The old token stops working.
+   */
+  async reissue(sessionId: string): Promise<PurchaseResponse | undefined> {
+    const session = await this.store.byId(sessionId);
+    const now = new Date();
+    if (!session || session.endedAt || session.pending || session.expiresAt <= now) return undefined;
+    const token = newToken();
+    await this.store.rotateToken(session.id, hashToken(token));
+    await this.cache.forget(session.wallet, session.tokenHash);
     const response = this.#purchased(session, now);
     return { ...response, session: { ...response.session, token } };
   }

@@ -118,6 +118,10 @@ export class AccessStore {
     return row;
   }
 
+  async rotateToken(id: string, tokenHash: string): Promise<void> {
+    await this.db.update(accessSessions).set({ tokenHash }).where(eq(accessSessions.id, id));
+  }
+
   async abandonForPayment(paymentId: string, now: Date): Promise<void> {
     await this.db
       .update(accessSessions)

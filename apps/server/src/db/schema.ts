@@ -69,6 +69,8 @@ export const payments = pgTable(
     reason: text("reason"),
     txHash: text("tx_hash"),
     sessionId: uuid("session_id"),
+    /** x402's payment-identifier extension: the client's id for this purchase, so a retry is not a second one. */
+    paymentIdentifier: text("payment_identifier"),
     /** The signed payload, kept so an interrupted settlement can be checked on chain after a restart. */
     payload: text("payload").notNull(),
     createdAt: instant("created_at").notNull().defaultNow(),
@@ -76,6 +78,7 @@ export const payments = pgTable(
   },
   (t) => [
     uniqueIndex("payments_authorization").on(t.network, t.asset, t.nonce),
+    index("payments_identifier").on(t.payer, t.paymentIdentifier),
     index("payments_open").on(t.status).where(sql`${t.status} in ('verified', 'settling', 'settled')`),
   ],
 );

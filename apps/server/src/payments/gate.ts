@@ -10,6 +10,7 @@ import {
 } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { ExactEvmScheme } from "@x402/evm/exact/server";
+import { declarePaymentIdentifierExtension, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { HonoAdapter } from "@x402/hono";
 import type { Context } from "hono";
 import { HttpError } from "../http/errors.ts";
@@ -46,6 +47,8 @@ export class PaymentGate {
         },
         description: `${sessionMinutes} minutes of control of a robot`,
         mimeType: "application/json",
+        // Clients may name each purchase, so a retry after a lost answer is not paid twice.
+        extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension() },
       },
     });
   }

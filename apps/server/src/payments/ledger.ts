@@ -1,11 +1,20 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { type PaymentRow, type PaymentStatus, payments } from "../db/schema.ts";
 
 export type Payment = PaymentRow;
 export type NewPayment = Pick<
   Payment,
-  "network" | "scheme" | "asset" | "payer" | "payTo" | "amount" | "nonce" | "resource" | "payload"
+  | "network"
+  | "scheme"
+  | "asset"
+  | "payer"
+  | "payTo"
+  | "amount"
+  | "nonce"
+  | "resource"
+  | "payload"
+  | "paymentIdentifier"
 >;
 
 /** The payments table: written before money moves and after, one row per on-chain authorization. */
@@ -43,6 +52,17 @@ export class PaymentLedger {
       .select()
       .from(payments)
       .where(and(eq(payments.network, network), eq(payments.asset, asset), eq(payments.nonce, nonce)))
+      .then((rows) => rows[0]);
+  }
+
+  /** The latest payment a payer made under a payment identifier. */
+  findByIdentifier(payer: string, paymentIdentifier: string): Promise<Payment | undefined> {
+    return this.db
+      .select()
+      .from(payments)
+      .where(and(eq(payments.payer, payer), eq(payments.paymentIdentifier, paymentIdentifier)))
+      .orderBy(desc(payments.createdAt))
+      .limit(1)
       .then((rows) => rows[0]);
   }
 

@@ -1,6 +1,7 @@
 import { decodePaymentSignatureHeader } from "@x402/core/http";
 import type { HTTPResponseInstructions } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
+import { extractPaymentIdentifier } from "@x402/extensions/payment-identifier";
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
@@ -16,7 +17,9 @@ export interface VerifiedPayment {
 
 export type Checkout =
   | { kind: "respond"; response: HTTPResponseInstructions }
-  | { kind: "verified"; verified: VerifiedPayment };
+  | { kind: "verified"; verified: VerifiedPayment }
+  /** A retry (same payment-identifier) of a purchase that was already granted: nothing is charged again. */
+  | { kind: "repeat"; payment: Payment };
 
 /** Takes payments: x402 through the gate, every step written to the ledger before the next. */
 export class PaymentService {
@@ -32,8 +35,15 @@ export class PaymentService {
    */
   async checkout(c: Context, resource: string): Promise<Checkout> {
     const header = c.req.header("payment-signature") ?? c.req.header("x-payment");
-    // A replay is known from the ledger alone, before the facilitator is asked anything.
-    if (header !== undefined) await this.#refuseIfUsed(this.#offered(decodeOrRefuse(header), resource));
+    let repeat: Payment | undefined;
+    if (header !== undefined) {
+      const offered = this.#offered(decodeOrRefuse(header), resource);
+      repeat = await this.#repeatOf(offered);
+      // The very payment that was granted, sent again: its signature was verified the first time.
+      if (repeat && repeat.payload === offered?.payload) return { kind: "repeat", payment: repeat };
+      // A replay is known from the ledger alone, before the facilitator is asked anything.
+      if (!repeat) await this.#refuseIfUsed(offered);
+    }
     const result = await this.gate.process(c);
     if (result.type === "no-payment-required")
       throw new Error(`x402 route for ${resource} is not configured`);
@@ -41,6 +51,8 @@ export class PaymentService {
       if (header !== undefined) await this.#rejectUnverified(header, result.response, resource);
       return { kind: "respond", response: result.response };
     }
+    // A re-signed retry proves the payer through verification, and is then never settled.
+    if (repeat) return { kind: "repeat", payment: repeat };
     const { paymentPayload: payload, paymentRequirements: requirements } = result;
     const entry = this.#entry(payload, requirements, resource);
     if (!entry) throw new HttpError(400, "Only EIP-3009 'exact' payments are accepted here.");
@@ -52,15 +64,25 @@ export class PaymentService {
     return { kind: "verified", verified: { payment, payload, requirements } };
   }
 
+  /**
+   * x402's payment-identifier: a client that lost the answer to its purchase retries with the same id
+   * and gets what it bought, instead of paying twice. 409 while the first attempt is still settling.
+   */
+  async #repeatOf(entry: NewPayment | undefined): Promise<Payment | undefined> {
+    if (!entry?.paymentIdentifier) return undefined;
+    const prior = await this.ledger.findByIdentifier(entry.payer, entry.paymentIdentifier);
+    if (!prior || prior.status === "rejected" || prior.status === "failed") return undefined;
+    if (prior.status === "granted") return prior;
+    throw new HttpError(
+      409,
+      `The purchase with payment identifier ${entry.paymentIdentifier} is still ${prior.status}; retry in a moment.`,
+    );
+  }
+
   async #refuseIfUsed(entry: NewPayment | undefined): Promise<void> {
     if (!entry) return;
     const used = await this.ledger.find(entry.network, entry.asset, entry.nonce);
-    if (!used || used.status === "rejected") return;
-    const tx = used.txHash ? `, tx ${used.txHash}` : "";
-    throw new HttpError(
-      409,
-      `This payment authorization was already used (${used.status}${tx}); a payment is charged once. Sign a new one to buy again.`,
-    );
+    if (used && used.status !== "rejected") throw alreadyUsed(used);
   }
 
   /** The ledger entry a payment header claims, judged against the requirements it says it accepts. */
@@ -159,6 +181,7 @@ export class PaymentService {
       amount: requirements.amount,
       nonce: auth.nonce,
       resource,
+      paymentIdentifier: extractPaymentIdentifier(payload),
       payload: JSON.stringify(payload),
     };
   }
@@ -181,4 +204,13 @@ function decodeOrRefuse(header: string): PaymentPayload {
   } catch {
     throw new HttpError(400, "Payment header is not an x402 payment (expected base64-encoded JSON).");
   }
+}
+
+/** The refusal of a payment that was already used: it is charged once, whatever is sent again. */
+export function alreadyUsed(payment: Payment): HttpError {
+  const tx = payment.txHash ? `, tx ${payment.txHash}` : "";
+  return new HttpError(
+    409,
+    `This payment authorization was already used (${payment.status}${tx}); a payment is charged once. Sign a new one to buy again.`,
+  );
 }
