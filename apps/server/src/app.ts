@@ -97,24 +97,23 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       logger,
     );
 
-    let network: PaymentNetwork | undefined;
-    let payments: PaymentService | undefined;
-    if (config.PAYMENT_ENABLED) {
-      const opened = await openPaymentNetwork(config);
-      network = opened;
-      closers.push(async () => opened.devchain?.close());
-      const gate = new PaymentGate(opened, config.SESSION_DURATION_MINUTES);
-      payments = new PaymentService(gate, new PaymentLedger(database.db), logger);
-    }
+    const network = config.PAYMENT_ENABLED ? await openPaymentNetwork(config) : undefined;
+    if (network?.devchain) closers.push(() => network.devchain?.close() ?? Promise.resolve());
+    const payments =
+      network &&
+      new PaymentService(
+        new PaymentGate(network, config.SESSION_DURATION_MINUTES),
+        new PaymentLedger(database.db),
+        logger,
+      );
     const auth = payments ? paidAuth(access, { kv, publicUrl: config.PUBLIC_URL }) : walletHeaderAuth(access);
     const buy = payments
       ? paidPurchase(access, payments, robots, logger, config.ROBO402_CRASH_AFTER)
       : freePurchase(access);
 
     if (payments) {
-      const owed = payments;
       const recover = () =>
-        recoverPurchases(access, owed, config.PAYMENT_RECOVERY_GRACE_MS, logger).catch((err) =>
+        recoverPurchases(access, payments, config.PAYMENT_RECOVERY_GRACE_MS, logger).catch((err) =>
           logger.error({ err }, "payment recovery failed; will retry"),
         );
       await recover();

@@ -15,6 +15,10 @@ async function main(): Promise<void> {
       {
         url: `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${address.port}`,
         payment_enabled: config.PAYMENT_ENABLED,
+        network: platform.network?.id,
+        pay_to: platform.network?.payTo,
+        facilitator: platform.network?.facilitatorUrl,
+        chain_rpc: platform.network?.rpcUrl,
         database: platform.database.engine,
         robots: platform.robots.list().map((robot) => robot.id),
       },

@@ -5,6 +5,7 @@ import { refusalBody } from "../payments/gate.ts";
 import { alreadyUsed, type PaymentService } from "../payments/service.ts";
 import type { RobotService } from "../robots/service.ts";
 import type { AccessService } from "./service.ts";
+import type { AccessSession } from "./store.ts";
 import { walletKey } from "./wallet.ts";
 
 /** How a purchase is made: one implementation per payment mode, chosen once in app.ts. */
@@ -82,7 +83,7 @@ export function paidPurchase(
         `X-Wallet-Address ${claimedWallet} is not the wallet that signed this payment (${payment.payer}).`,
       );
     }
-    let held: Awaited<ReturnType<AccessService["reserve"]>>;
+    let held: AccessSession;
     try {
       await access.assertAvailable(robot);
       held = await access.reserve(payment.payer, robot, payment.id);
