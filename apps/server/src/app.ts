@@ -64,6 +64,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       config.DATABASE_URL
         ? { kind: "postgres", url: config.DATABASE_URL }
         : { kind: "pglite", dataDir: `${config.DATA_DIR}/pglite` },
+      (err) => logger.warn({ err }, "database connection lost; the pool will reconnect"),
     );
     closers.push(() => database.close());
     const kv = await openKv(config.REDIS_URL, config.REDIS_PREFIX);

@@ -189,8 +189,13 @@ export class AccessService extends EventEmitter<AccessEvents> {
         this.logger.info({ robot: robot.id, wallet, pending: hold.pending }, "robot held");
         return result.session;
       }
-      if (result.reason === "robot_taken" || attempt >= GRANT_ATTEMPTS) {
+      if (result.reason === "robot_taken")
         throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
+      if (attempt >= GRANT_ATTEMPTS) {
+        throw new HttpError(
+          409,
+          "Another purchase by this wallet is still being completed; retry in a moment.",
+        );
       }
     }
   }

@@ -45,10 +45,12 @@ export class AccessStore {
             ),
           )
           .returning({ robotId: accessSessions.robotId });
+        // A session still settling is never replaced: the wallet's second purchase waits its turn (409),
+        // or both would be charged and only one could be granted.
         const replaced = await tx
           .update(accessSessions)
           .set({ endedAt: now, endReason: "replaced" })
-          .where(and(active, eq(accessSessions.wallet, wallet)))
+          .where(and(active, eq(accessSessions.wallet, wallet), eq(accessSessions.pending, false)))
           .returning({ robotId: accessSessions.robotId });
         const [session] = await tx
           .insert(accessSessions)

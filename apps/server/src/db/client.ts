@@ -28,8 +28,12 @@ const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url)
 // Any fixed number: it names the advisory lock that keeps two starting servers from migrating at once.
 const MIGRATION_LOCK = 402_0402;
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  if (target.kind === "postgres") return openPostgres(target.url);
+/** `onError` hears what a pooled connection reports while idle (a server restart, an admin's kill). */
+export async function openDatabase(
+  target: DatabaseTarget,
+  onError: (error: Error) => void = () => {},
+): Promise<Database> {
+  if (target.kind === "postgres") return openPostgres(target.url, onError);
   if (target.kind === "pglite") mkdirSync(target.dataDir, { recursive: true });
   const client = target.kind === "pglite" ? new PGlite(target.dataDir) : new PGlite();
   const db = drizzlePglite({ client, schema });
@@ -37,7 +41,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return { db: db as unknown as Db, engine: "pglite", close: () => client.close() };
 }
 
-async function openPostgres(url: string): Promise<Database> {
+async function openPostgres(url: string, onError: (error: Error) => void): Promise<Database> {
   const migrator = new pg.Client({ connectionString: url });
   await migrator.connect();
   try {
@@ -47,6 +51,8 @@ async function openPostgres(url: string): Promise<Database> {
     await migrator.end();
   }
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // Without a listener, one dropped idle connection would take the whole process down.
+  pool.on("error", onError);
   const db = drizzlePg({ client: pool, schema });
   return { db: db as unknown as Db, engine: "postgres", close: () => pool.end() };
 }
