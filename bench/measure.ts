@@ -14,7 +14,7 @@ export interface Target {
 
 const WARMUP = 200;
 
-const percentile = (sorted: number[], p: number) =>
+export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 /** Latency of one request at a time (ms), then throughput with `connections` in parallel. */

@@ -2,91 +2,264 @@
  * `npm run bench`: each row measures the platform against a baseline run in the same process tree,
  * one after the other, and reports the ratio. These machines are noisy; read the ratios, not the
  * absolute times.
+ *
+ * Rows:
+ * - motor command: the platform's /api/v1/robot/motor/forward against the robot-sim's own endpoint.
+ * - paid purchase: the whole x402 round trip (402 → sign → verify → settle → session) on a devchain,
+ *   against the same round trip through a bare `@x402/hono` paymentMiddleware route.
+ *
+ * Every child (servers, robot-sims, the devchain with anvil) is stopped at the end, on error and on
+ * Ctrl-C too; each also ends itself should the bench die (orphan-guard.mjs).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { createPublicClient, erc20Abi, http } from "viem";
 import { startServer } from "../e2e/harness.ts";
 import { type Figures, measure } from "./measure.ts";
+import {
+  Cleanup,
+  ORPHAN_GUARD,
+  readyMessage,
+  type SimProcess,
+  spawnTs,
+  startSimProcess,
+  stopChild,
+} from "./processes.ts";
+import { type Legs, measurePurchases, type PurchaseTarget } from "./purchase.ts";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 8;
 const WALLET = "0xbe4c000000000000000000000000000000000001";
 
-/** A robot-sim in its own process, so the load generator and the robot do not share a CPU. */
-async function startSimProcess(
-  name: string,
-): Promise<{ motorUrl: string; cameraUrl: string; child: ChildProcess }> {
-  const bin = fileURLToPath(new URL("../packages/robot-sim/bin/robot-sim.js", import.meta.url));
-  const child = spawn(process.execPath, [bin, "--name", name, "--motor-port", "0", "--camera-port", "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const urls: string[] = [];
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    urls.push(...(line.match(/http:\/\/[\d.:]+/g) ?? []));
-    if (urls.length >= 2) break;
-  }
-  const [motorUrl, cameraUrl] = urls as [string, string];
-  return { motorUrl, cameraUrl, child };
+/** Timed purchases per side, one at a time (and as many again with BENCH_PARALLEL_PURCHASES payers at once). */
+const PURCHASES = Number(process.env.BENCH_PURCHASES ?? 60);
+const PURCHASE_WARMUP = 10;
+const PURCHASE_BLOCK = 10;
+/** Robots the sequential purchases rotate over, so each purchase asks a robot whose /info is not cached. */
+const LATENCY_ROBOTS = 40;
+const PRICE = 100_000n; // $0.10 of the 6-decimal test USDC, the platform's default SESSION_PRICE
+const PURCHASE_TARGET = 1.2;
+/**
+ * Payers buying at once for purchases/s. Off (0) by default: on the devchain, settlements that overlap
+ * race for the facilitator account's nonce in anvil and fail ("replacement transaction underpriced"),
+ * so purchases/s is the sequential rate until that is fixed.
+ */
+const PARALLEL = Math.min(8, Number(process.env.BENCH_PARALLEL_PURCHASES ?? 0));
+/** Devchain accounts 0..7 pay; 8 is the payee; 9 signs the facilitator's settlements. */
+const PAYERS = [0, 1, 2, 3, 4, 5, 6, 7];
+const PAYEE = 8;
+
+interface DevchainInfo {
+  rpcUrl: string;
+  facilitatorUrl: string;
+  token: { address: `0x${string}` };
+  accounts: Array<{ address: `0x${string}`; privateKey: `0x${string}` }>;
 }
 
 const ms = (value: number) => value.toFixed(2);
+const rate = (value: number) => value.toFixed(value < 100 ? 1 : 0);
 
 function row(name: string, subject: Figures, baseline: Figures): string {
   return [
     name,
     `${ms(subject.p50)} / ${ms(subject.p99)}`,
-    subject.rps.toFixed(0),
+    rate(subject.rps),
     `${ms(baseline.p50)} / ${ms(baseline.p99)}`,
-    baseline.rps.toFixed(0),
+    rate(baseline.rps),
     (subject.p50 / baseline.p50).toFixed(2),
     `${ms(subject.p50 - baseline.p50)} ms`,
     (subject.rps / baseline.rps).toFixed(2),
   ].join(" | ");
 }
 
-async function main(): Promise<void> {
-  const sim = await startSimProcess("bench-tumbller");
+/** The platform in free mode relaying a motor command, against the robot-sim answering it directly. */
+async function motorRow(cleanup: Cleanup, sim: SimProcess, name: string) {
   const dataDir = mkdtempSync(join(tmpdir(), "robo402-bench-"));
-  const server = await startServer({
-    SIMULATED_ROBOTS: "",
-    ROBOTS: JSON.stringify([{ host: "bench-tumbller", motor_url: sim.motorUrl, camera_url: sim.cameraUrl }]),
-    DATA_DIR: dataDir,
-    SESSION_DURATION_MINUTES: "60",
+  cleanup.add("the motor row's data", async () => rmSync(dataDir, { recursive: true, force: true }));
+  const server = await startServer(
+    {
+      SIMULATED_ROBOTS: "",
+      ROBOTS: JSON.stringify([{ host: name, motor_url: sim.motorUrl, camera_url: sim.cameraUrl }]),
+      DATA_DIR: dataDir,
+      SESSION_DURATION_MINUTES: "60",
+      // Free mode (X-Wallet-Address): this row is about relaying commands, and paid mode is the default.
+      PAYMENT_ENABLED: "false",
+    },
+    ORPHAN_GUARD,
+  );
+  cleanup.add("the free-mode server", () => stopChild(server.child));
+
+  const bought = await fetch(`${server.url}/api/v1/access/purchase`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-wallet-address": WALLET },
+    body: JSON.stringify({ robot_host: name }),
   });
-  try {
-    const bought = await fetch(`${server.url}/api/v1/access/purchase`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-wallet-address": WALLET },
-      body: JSON.stringify({ robot_host: "bench-tumbller" }),
-    });
-    if (!bought.ok) throw new Error(`purchase failed: ${bought.status} ${await bought.text()}`);
+  if (!bought.ok) throw new Error(`purchase failed: ${bought.status} ${await bought.text()}`);
 
-    const options = { samples: SAMPLES, seconds: SECONDS, connections: CONNECTIONS };
-    const direct = await measure({ url: `${sim.motorUrl}/motor/forward` }, options);
-    const platform = await measure(
-      { url: `${server.url}/api/v1/robot/motor/forward`, headers: { "x-wallet-address": WALLET } },
-      options,
-    );
-
-    console.log(
-      `robo402 bench — ${SAMPLES} sequential samples for latency, ${CONNECTIONS} connections × ${SECONDS} s for req/s`,
-    );
-    console.log("");
-    console.log(
-      "| row | platform p50 / p99 ms | platform req/s | baseline p50 / p99 ms | baseline req/s | p50 ratio | added p50 | req/s ratio |",
-    );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    console.log(`| ${row("motor command (baseline: straight to robot-sim)", platform, direct)} |`);
-  } finally {
-    await server.stop();
-    sim.child.kill();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  const options = { samples: SAMPLES, seconds: SECONDS, connections: CONNECTIONS };
+  const direct = await measure({ url: `${sim.motorUrl}/motor/forward` }, options);
+  const platform = await measure(
+    { url: `${server.url}/api/v1/robot/motor/forward`, headers: { "x-wallet-address": WALLET } },
+    options,
+  );
+  // Done with it: the next row gets the CPU to itself.
+  await stopChild(server.child);
+  return row("motor command (baseline: straight to robot-sim)", platform, direct);
 }
 
-await main();
+/**
+ * The platform in paid mode selling a session, against a bare x402 route: same devchain, facilitator,
+ * token, price, payee, payers and client code; each server in its own process; the client here.
+ */
+async function purchaseRow(cleanup: Cleanup, sims: SimProcess[]) {
+  const devchainChild = spawnTs(new URL("./devchain-child.ts", import.meta.url));
+  cleanup.add("the devchain", () => stopChild(devchainChild));
+  const chain = await readyMessage<DevchainInfo>(devchainChild, "the devchain");
+  const account = (i: number) => chain.accounts[i] ?? raise(`devchain account ${i} is missing`);
+  const payee = account(PAYEE).address;
+
+  const bareChild = spawnTs(new URL("./x402-bare.ts", import.meta.url), {
+    FACILITATOR_URL: chain.facilitatorUrl,
+    PAY_TO: payee,
+    ASSET: chain.token.address,
+    PRICE: PRICE.toString(),
+  });
+  cleanup.add("the bare x402 server", () => stopChild(bareChild));
+
+  // Many names, few sims: the registry needs distinct robots, and any robot-sim answers /info for them.
+  const hosts = Array.from(
+    { length: LATENCY_ROBOTS + (PARALLEL > 0 ? PURCHASES : 0) },
+    (_, i) => `bench-paid-${i}`,
+  );
+  const robots = hosts.map((host, i) => {
+    const sim = sims[i % sims.length] as SimProcess;
+    return { host, motor_url: sim.motorUrl, camera_url: sim.cameraUrl };
+  });
+  const dataDir = mkdtempSync(join(tmpdir(), "robo402-bench-paid-"));
+  cleanup.add("the paid row's data", async () => rmSync(dataDir, { recursive: true, force: true }));
+  const [bare, server] = await Promise.all([
+    readyMessage<{ url: string }>(bareChild, "the bare x402 server"),
+    startServer(
+      {
+        SIMULATED_ROBOTS: "",
+        ROBOTS: JSON.stringify(robots),
+        DATA_DIR: dataDir,
+        SESSION_DURATION_MINUTES: "60",
+        SESSION_PRICE: "$0.10",
+        PAYMENT_ENABLED: "true",
+        X402_NETWORK: "local",
+        FACILITATOR_URL: chain.facilitatorUrl,
+        EVM_RPC_URL: chain.rpcUrl,
+        PAYMENT_ADDRESS: payee,
+      },
+      ORPHAN_GUARD,
+    ),
+  ]);
+  cleanup.add("the paid-mode server", () => stopChild(server.child));
+
+  const platform: PurchaseTarget = {
+    url: `${server.url}/api/v1/access/purchase`,
+    // Sequential purchases rotate over the first robots, releasing each after; the parallel ones each
+    // take a robot of their own (a payer's next purchase frees its previous robot, as the platform does).
+    robot: (phase, i) =>
+      (phase === "latency" ? hosts[i % LATENCY_ROBOTS] : hosts[LATENCY_ROBOTS + i]) as string,
+    release: async (answer) => {
+      const token = (answer as { session?: { token?: string } }).session?.token;
+      if (!token)
+        throw new Error(`the platform's purchase answer has no session token: ${JSON.stringify(answer)}`);
+      const released = await fetch(`${server.url}/api/v1/access/release`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const text = await released.text();
+      if (!released.ok) throw new Error(`release answered ${released.status} ${text}`);
+    },
+  };
+  const baseline: PurchaseTarget = { url: `${bare.url}/purchase`, robot: () => "bench-paid-0" };
+
+  const reader = createPublicClient({ transport: http(chain.rpcUrl) });
+  const paid = () =>
+    reader.readContract({
+      address: chain.token.address,
+      abi: erc20Abi,
+      functionName: "balanceOf",
+      args: [payee],
+    });
+  const before = await paid();
+  const result = await measurePurchases(platform, baseline, {
+    payers: PAYERS.map((i) => account(i).privateKey),
+    price: PRICE,
+    purchases: PURCHASES,
+    warmup: PURCHASE_WARMUP,
+    block: PURCHASE_BLOCK,
+    parallel: PARALLEL,
+  });
+  // Every purchase answered 200 with a PAYMENT-RESPONSE; the payee proves each was settled, and once.
+  const received = (await paid()) - before;
+  if (received !== PRICE * BigInt(result.purchases)) {
+    throw new Error(`the payee received ${received} for ${result.purchases} purchases of ${PRICE}`);
+  }
+  return {
+    ...result,
+    line: row(
+      "paid purchase round trip (402 → sign → verify → settle → session; baseline: bare @x402/hono paymentMiddleware)",
+      result.subject,
+      result.baseline,
+    ),
+  };
+}
+
+function raise(message: string): never {
+  throw new Error(message);
+}
+
+async function main(cleanup: Cleanup): Promise<void> {
+  const started = performance.now();
+  const sims = await Promise.all(["bench-tumbller", "bench-tumbller-2"].map(startSimProcess));
+  for (const sim of sims) cleanup.add("a robot-sim", () => stopChild(sim.child));
+
+  const motor = await motorRow(cleanup, sims[0] as SimProcess, "bench-tumbller");
+  const purchases = await purchaseRow(cleanup, sims);
+
+  console.log(
+    `robo402 bench — ${SAMPLES} sequential samples for latency, ${CONNECTIONS} connections × ${SECONDS} s for req/s`,
+  );
+  console.log(
+    `paid purchases — ${PURCHASES} sequential per side after ${PURCHASE_WARMUP} to warm up (in turns of ${PURCHASE_BLOCK}), ${PARALLEL > 0 ? `then ${PURCHASES} with ${PARALLEL} payers at once for purchases/s` : "purchases/s sequential (1000 / mean ms)"}; ${purchases.purchases} settled on chain, payee balance checked`,
+  );
+  console.log("");
+  console.log(
+    "| row | platform p50 / p99 ms | platform req/s | baseline p50 / p99 ms | baseline req/s | p50 ratio | added p50 | req/s ratio |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log(`| ${motor} |`);
+  console.log(`| ${purchases.line} |`);
+  console.log("");
+  const ratio = purchases.subject.p50 / purchases.baseline.p50;
+  console.log(
+    `paid purchase: p50 ${ratio.toFixed(2)}× the bare middleware (target ≤ ${PURCHASE_TARGET.toFixed(2)}×: ${ratio <= PURCHASE_TARGET ? "within" : "over"}), ` +
+      `p99 ${(purchases.subject.p99 / purchases.baseline.p99).toFixed(2)}×, purchases/s ${(purchases.subject.rps / purchases.baseline.rps).toFixed(2)}× (req/s columns are purchases/s on this row)`,
+  );
+  const legs = (name: keyof Legs) =>
+    `${ms(purchases.subjectLegs[name])} / ${ms(purchases.baselineLegs[name])}`;
+  console.log(
+    `paid purchase, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
+      `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
+  );
+  console.log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+const cleanup = new Cleanup();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping every child`);
+    void cleanup.run().finally(() => process.exit(130));
+  });
+}
+try {
+  await main(cleanup);
+} finally {
+  await cleanup.run();
+}

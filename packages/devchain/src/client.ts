@@ -3,8 +3,7 @@ import { foundry } from "viem/chains";
 
 /**
  * A viem client that reads and, through anvil's unlocked accounts, sends from `account`. Anvil
- * signs and assigns nonces itself, so concurrent sends never race for a nonce, and it mines
- * each transaction at once, so polling for receipts every 50 ms instead of viem's 4 s is safe.
+ * mines each transaction at once, so polling for receipts every 50 ms instead of viem's 4 s is safe.
  */
 export function devchainClient(rpcUrl: string, account: `0x${string}`) {
   return createWalletClient({ account, chain: foundry, transport: http(rpcUrl), pollingInterval: 50 }).extend(

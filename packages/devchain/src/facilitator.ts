@@ -35,8 +35,9 @@ export async function startFacilitator(options: {
     networks: NETWORK,
   });
 
+  const settlements = inTurn();
   const server = createServer((request, response) => {
-    handle(facilitator, request, response).catch((error: unknown) => {
+    handle(facilitator, settlements, request, response).catch((error: unknown) => {
       send(response, 500, { error: error instanceof Error ? error.message : String(error) });
     });
   });
@@ -57,7 +58,23 @@ export async function startFacilitator(options: {
   };
 }
 
-async function handle(facilitator: x402Facilitator, request: IncomingMessage, response: ServerResponse) {
+// viem fills each settlement's nonce from the pending count, so two settlements sent at once would
+// take the same nonce and one would fail; settling one after another costs a few ms on anvil.
+function inTurn(): <T>(work: () => Promise<T>) => Promise<T> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const turn = previous.then(work);
+    previous = turn.catch(() => undefined);
+    return turn;
+  };
+}
+
+async function handle(
+  facilitator: x402Facilitator,
+  oneAtATime: ReturnType<typeof inTurn>,
+  request: IncomingMessage,
+  response: ServerResponse,
+) {
   const route = `${request.method} ${new URL(request.url ?? "/", "http://localhost").pathname}`;
   if (route === "GET /supported") return send(response, 200, facilitator.getSupported());
   if (route !== "POST /verify" && route !== "POST /settle") {
@@ -77,7 +94,7 @@ async function handle(facilitator: x402Facilitator, request: IncomingMessage, re
   const result =
     route === "POST /verify"
       ? await facilitator.verify(paymentPayload, paymentRequirements)
-      : await facilitator.settle(paymentPayload, paymentRequirements);
+      : await oneAtATime(() => facilitator.settle(paymentPayload, paymentRequirements));
   send(response, 200, result);
 }
 

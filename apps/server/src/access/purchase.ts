@@ -85,6 +85,7 @@ export function paidPurchase(
     }
     let held: AccessSession;
     try {
+      // Held by anyone, the payer included, is a 409: a double click must not buy the same time twice.
       await access.assertAvailable(robot);
       held = await access.reserve(payment.payer, robot, payment.id);
     } catch (error) {

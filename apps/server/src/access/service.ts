@@ -47,9 +47,17 @@ export class AccessService extends EventEmitter<AccessEvents> {
     super();
   }
 
-  /** 503 when the robot's motor board does not answer, 409 when someone holds it. */
-  async assertAvailable(robot: RobotEntry): Promise<void> {
+  /** 503 when the robot's motor board does not answer. */
+  async assertOnline(robot: RobotEntry): Promise<void> {
     if (!(await this.robots.info(robot))) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
+  }
+
+  /**
+   * 503 when the robot does not answer, 409 when someone holds it or is paying for it. Racing buyers
+   * both passing this check are still decided by `reserve`'s unique index.
+   */
+  async assertAvailable(robot: RobotEntry): Promise<void> {
+    await this.assertOnline(robot);
     if (await this.holder(robot)) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
   }
 
@@ -59,7 +67,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
    */
   async purchase(wallet: string, host: string): Promise<PurchaseResponse> {
     const robot = this.robots.find(host);
-    if (!(await this.robots.info(robot))) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
+    await this.assertOnline(robot);
     const now = new Date();
     const session = await this.#grant(walletKey(wallet), robot, {
       expiresAt: this.#expiry(now),

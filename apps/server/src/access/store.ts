@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, or } from "drizzle-orm";
+import { and, eq, isNull, lte, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { type AccessSessionRow, accessSessions } from "../db/schema.ts";
 
@@ -46,11 +46,19 @@ export class AccessStore {
           )
           .returning({ robotId: accessSessions.robotId });
         // A session still settling is never replaced: the wallet's second purchase waits its turn (409),
-        // or both would be charged and only one could be granted.
+        // or both would be charged and only one could be granted. Nor is a paid one replaced by a payment
+        // for the same robot: that is the same time bought twice (a double click), so it is refused.
         const replaced = await tx
           .update(accessSessions)
           .set({ endedAt: now, endReason: "replaced" })
-          .where(and(active, eq(accessSessions.wallet, wallet), eq(accessSessions.pending, false)))
+          .where(
+            and(
+              active,
+              eq(accessSessions.wallet, wallet),
+              eq(accessSessions.pending, false),
+              pending ? ne(accessSessions.robotId, robotId) : undefined,
+            ),
+          )
           .returning({ robotId: accessSessions.robotId });
         const [session] = await tx
           .insert(accessSessions)
