@@ -1,8 +1,8 @@
-import { createPublicClient, http } from "viem";
+import { createPublicClient, createTestClient, http } from "viem";
 import { foundry } from "viem/chains";
 import { DEV_ACCOUNTS, type DevAccount, devAccount } from "./accounts.ts";
 import { CHAIN_ID, startAnvil } from "./anvil.ts";
-import { loadTestUsdcArtifact } from "./compile.ts";
+import { loadArtifacts } from "./compile.ts";
 import { NETWORK, startFacilitator } from "./facilitator.ts";
 import { deployTestUsdc, TEST_USDC, testUsdcAbi } from "./token.ts";
 
@@ -28,6 +28,8 @@ export interface DevchainOptions {
 }
 
 const FACILITATOR_ACCOUNT = 9;
+// Where every chain keeps Multicall3; x402's facilitator looks for it there.
+const MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11";
 
 /**
  * Starts anvil with TestUSDC deployed at its deterministic address, 10,000 USDC on each of the
@@ -36,7 +38,7 @@ const FACILITATOR_ACCOUNT = 9;
 export async function startDevchain(options: DevchainOptions = {}): Promise<Devchain> {
   const [started, compiled] = await Promise.allSettled([
     startAnvil({ port: options.anvilPort }),
-    loadTestUsdcArtifact(),
+    loadArtifacts(),
   ]);
   if (started.status === "rejected") throw started.reason;
   const anvil = started.value;
@@ -45,13 +47,17 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
   try {
     if (compiled.status === "rejected") throw compiled.reason;
     const holders = accounts.map((account) => account.address);
-    await deployTestUsdc(anvil.rpcUrl, compiled.value, devAccount(0).address, holders);
+    await deployTestUsdc(anvil.rpcUrl, compiled.value.testUsdc, devAccount(0).address, holders);
+    await createTestClient({ chain: foundry, mode: "anvil", transport: http(anvil.rpcUrl) }).setCode({
+      address: MULTICALL3_ADDRESS,
+      bytecode: compiled.value.multicall3Code,
+    });
+    const reader = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
     const facilitator = await startFacilitator({
       rpcUrl: anvil.rpcUrl,
       signer: devAccount(FACILITATOR_ACCOUNT).address,
       port: options.facilitatorPort,
     });
-    const reader = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
     let closing: Promise<void> | undefined;
 
     return {

@@ -9,7 +9,7 @@ import {
 } from "viem";
 import { foundry } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadTestUsdcArtifact } from "../src/compile.ts";
+import { loadArtifacts } from "../src/compile.ts";
 import { type Devchain, startDevchain, testUsdcAbi } from "../src/index.ts";
 
 let devchain: Devchain;
@@ -120,7 +120,7 @@ describe("testUsdcAbi", () => {
       stateMutability: item.stateMutability,
       outputs: item.outputs?.map((output) => output.type),
     });
-    const compiled = ((await loadTestUsdcArtifact()).abi as readonly Item[]).map(describeItem);
+    const compiled = ((await loadArtifacts()).testUsdc.abi as readonly Item[]).map(describeItem);
     for (const item of testUsdcAbi as readonly Item[]) expect(compiled).toContainEqual(describeItem(item));
   });
 });
