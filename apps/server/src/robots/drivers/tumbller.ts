@@ -38,6 +38,9 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
     try {
       const response = await request(`${url}${path}`, {
         method: "GET",
+        // The firmware serves one client and closes every connection; saying so up front spares undici
+        // an error (with its stack trace) per request for a socket it hoped to reuse.
+        reset: true,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
