@@ -53,18 +53,7 @@ const devchain = await startDevchain({
   process.exit(1);
 });
 
-const { token } = devchain;
-console.log(`RPC URL:         ${devchain.rpcUrl}`);
-console.log(`Chain ID:        ${devchain.chainId} (${devchain.network})`);
-console.log(
-  `Token:           ${token.address} (${token.name}, version ${token.version}, ${token.decimals} decimals)`,
-);
-console.log(`Facilitator URL: ${devchain.facilitatorUrl}`);
-console.log("\nFunded accounts (10,000 USDC each; #9 is the facilitator's signer):");
-devchain.accounts.forEach((account, index) => {
-  console.log(`(${index}) ${account.address}  ${account.privateKey}`);
-});
-
+// Before anything is printed: a reader may act on the output (and send a signal) at once.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     devchain.close().then(
@@ -76,3 +65,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     );
   });
 }
+
+const { token } = devchain;
+console.log(`RPC URL:         ${devchain.rpcUrl}`);
+console.log(`Chain ID:        ${devchain.chainId} (${devchain.network})`);
+console.log(
+  `Token:           ${token.address} (${token.name}, version ${token.version}, ${token.decimals} decimals)`,
+);
+console.log(`Facilitator URL: ${devchain.facilitatorUrl}`);
+console.log("\nFunded accounts (10,000 USDC each; #9 is the facilitator's signer):");
+devchain.accounts.forEach((account, index) => {
+  console.log(`(${index}) ${account.address}  ${account.privateKey}`);
+});
