@@ -2,13 +2,19 @@ import type { PaymentPayload } from "@x402/core/types";
 import { createPublicClient, http, parseAbi } from "viem";
 import { z } from "zod";
 
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x-prefixed 20-byte address");
+// The facilitator turns these into BigInts: anything but a decimal integer crashes its verification.
+const uint256 = z.string().regex(/^\d{1,78}$/, "expected a decimal integer string");
+
 // EIP-3009's `exact` payload, as @x402/evm's client signs it.
 const Eip3009Payload = z.object({
   authorization: z.object({
-    from: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-    to: z.string(),
-    value: z.string(),
-    nonce: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+    from: address,
+    to: address,
+    value: uint256,
+    validAfter: uint256,
+    validBefore: uint256,
+    nonce: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "expected 32 bytes of 0x-prefixed hex"),
   }),
   signature: z.string(),
 });
@@ -26,6 +32,15 @@ export function authorizationOf(payload: PaymentPayload): Authorization | undefi
     payer: parsed.data.authorization.from.toLowerCase(),
     nonce: parsed.data.authorization.nonce.toLowerCase(),
   };
+}
+
+/** What keeps `payload` from being an `exact` EIP-3009 authorization; undefined when it is one. */
+export function eip3009Problem(payload: PaymentPayload): string | undefined {
+  const parsed = Eip3009Payload.safeParse(payload.payload);
+  if (parsed.success) return undefined;
+  return parsed.error.issues
+    .map((issue) => `${["payload", ...issue.path].join(".")}: ${issue.message}`)
+    .join("; ");
 }
 
 const eip3009 = parseAbi([

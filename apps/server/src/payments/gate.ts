@@ -8,7 +8,7 @@ import {
   x402HTTPResourceServer,
   x402ResourceServer,
 } from "@x402/core/server";
-import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
+import type { PaymentPayload, PaymentRequirements, Price } from "@x402/core/types";
 import { ExactEvmScheme } from "@x402/evm/exact/server";
 import { declarePaymentIdentifierExtension, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { HonoAdapter } from "@x402/hono";
@@ -16,56 +16,53 @@ import type { Context } from "hono";
 import { HttpError } from "../http/errors.ts";
 import type { PaymentNetwork } from "./networks.ts";
 
-export const PURCHASE_PATH = "/api/v1/access/purchase";
-
 export type SettleOutcome =
   | { ok: true; txHash: string; headers: Record<string, string> }
   | { ok: false; reason: string; response: HTTPResponseInstructions };
+
+/** What a paid route sells to this request: x402's route configuration, decided by the route itself. */
+export interface Offer {
+  /** The request's path (the robot's own URL), e.g. `/api/execute/5f0c…`. */
+  readonly path: string;
+  readonly price: Price;
+  readonly payTo: string;
+  readonly description: string;
+  /** x402 extensions declared on the 402 besides payment-identifier (bazaar discovery…). */
+  readonly extensions?: Record<string, unknown>;
+}
+
+// Each robot's price and wallet make their own x402 route; built once per distinct offer and kept.
+const ROUTE_CACHE_SIZE = 1000;
 
 /**
  * x402 as its reference packages speak it: the 402 and its PAYMENT-REQUIRED header, verification and
  * settlement through the facilitator. The platform decides what happens between verify and settle.
  */
 export class PaymentGate {
-  readonly #http: x402HTTPResourceServer;
+  readonly #server: x402ResourceServer;
+  readonly #routes = new Map<string, x402HTTPResourceServer>();
   #ready: Promise<void> | undefined;
 
-  constructor(
-    readonly network: PaymentNetwork,
-    sessionMinutes: number,
-  ) {
+  constructor(readonly network: PaymentNetwork) {
     const facilitator = new HTTPFacilitatorClient({ url: network.facilitatorUrl, timeoutMs: 30_000 });
-    const server = new x402ResourceServer(facilitator).register(network.id, new ExactEvmScheme());
-    this.#http = new x402HTTPResourceServer(server, {
-      [`POST ${PURCHASE_PATH}`]: {
-        accepts: {
-          scheme: "exact",
-          network: network.id,
-          price: network.price,
-          payTo: network.payTo,
-          maxTimeoutSeconds: 120,
-        },
-        description: `${sessionMinutes} minutes of control of a robot`,
-        mimeType: "application/json",
-        // Clients may name each purchase, so a retry after a lost answer is not paid twice.
-        extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension() },
-      },
-    });
+    this.#server = new x402ResourceServer(facilitator).register(network.id, new ExactEvmScheme());
   }
 
   /** The 402 (no payment), a refusal of the payment, or the verified payment. */
-  async process(c: Context): Promise<HTTPProcessResult> {
-    await this.#initialize();
-    return this.#facilitated(() => this.#http.processHTTPRequest(this.#context(c)));
+  async process(c: Context, offer: Offer): Promise<HTTPProcessResult> {
+    const http = await this.#route(offer);
+    return this.#facilitated(() => http.processHTTPRequest(this.#context(c, offer)));
   }
 
   async settle(
     c: Context,
+    offer: Offer,
     payload: PaymentPayload,
     requirements: PaymentRequirements,
   ): Promise<SettleOutcome> {
+    const http = await this.#route(offer);
     const result = await this.#facilitated(() =>
-      this.#http.processSettlement(payload, requirements, undefined, { request: this.#context(c) }),
+      http.processSettlement(payload, requirements, undefined, { request: this.#context(c, offer) }),
     );
     if (result.success) {
       // v1 clients (the upstream React app among them) read the answer under its v1 name.
@@ -79,19 +76,46 @@ export class PaymentGate {
     return { ok: false, reason: result.errorMessage ?? result.errorReason, response: result.response };
   }
 
-  #context(c: Context): HTTPRequestContext {
+  #context(c: Context, offer: Offer): HTTPRequestContext {
     const adapter = new HonoAdapter(c);
     return {
       adapter,
-      path: PURCHASE_PATH,
+      path: offer.path,
       method: "POST",
       paymentHeader: adapter.getHeader("payment-signature") || adapter.getHeader("x-payment"),
     };
   }
 
+  /** The x402 route for `offer`: one per distinct price, wallet and description, shared by its buyers. */
+  async #route(offer: Offer): Promise<x402HTTPResourceServer> {
+    const key = JSON.stringify([offer.path, offer.price, offer.payTo, offer.description, offer.extensions]);
+    let http = this.#routes.get(key);
+    if (!http) {
+      http = new x402HTTPResourceServer(this.#server, {
+        [`POST ${offer.path}`]: {
+          accepts: {
+            scheme: "exact",
+            network: this.network.id,
+            price: offer.price,
+            payTo: offer.payTo,
+            maxTimeoutSeconds: 120,
+          },
+          description: offer.description,
+          mimeType: "application/json",
+          // Clients may name each purchase, so a retry after a lost answer is not paid twice.
+          extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(), ...offer.extensions },
+        },
+      });
+      if (this.#routes.size >= ROUTE_CACHE_SIZE) this.#routes.clear();
+      this.#routes.set(key, http);
+    }
+    await this.#initialize();
+    return http;
+  }
+
   /** Learns what the facilitator supports, once; a failure is retried on the next purchase. */
   #initialize(): Promise<void> {
-    this.#ready ??= this.#facilitated(() => this.#http.initialize()).catch((error) => {
+    this.#ready ??= this.#facilitated(() => this.#server.initialize()).catch((error) => {
       this.#ready = undefined;
       throw error;
     });

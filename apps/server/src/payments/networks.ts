@@ -3,12 +3,23 @@ import type { Network as CaipNetwork, Price } from "@x402/core/types";
 import type { Config } from "../config.ts";
 import { ConfigError } from "../config.ts";
 
+/** The token prices are paid in: its contract, decimals and EIP-712 domain (EIP-3009 signatures name it). */
+export interface PaymentAsset {
+  readonly address: string;
+  readonly decimals: number;
+  readonly name: string;
+  readonly version: string;
+}
+
 /** Everything the payment gate needs to know about the chain it takes money on. */
 export interface PaymentNetwork {
   readonly name: Config["X402_NETWORK"];
   /** CAIP-2 id, as x402 v2 names networks. */
   readonly id: CaipNetwork;
+  readonly asset: PaymentAsset;
+  /** The time-based session's price (SESSION_PRICE), in `asset`. */
   readonly price: Price;
+  /** Where payments go when a robot names no wallet of its own (PAYMENT_ADDRESS). */
   readonly payTo: string;
   readonly facilitatorUrl: string;
   /** Where the chain is read from when an interrupted settlement must be checked. */
@@ -17,13 +28,25 @@ export interface PaymentNetwork {
   readonly devchain?: Devchain;
 }
 
+// Circle's USDC on Base; the EIP-712 domain is what its EIP-3009 signatures are made over.
 const PUBLIC_EVM = {
   "base-sepolia": {
     id: "eip155:84532",
     rpcUrl: "https://sepolia.base.org",
     facilitator: "https://x402.org/facilitator",
+    asset: { address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e", decimals: 6, name: "USDC", version: "2" },
   },
-  base: { id: "eip155:8453", rpcUrl: "https://mainnet.base.org", facilitator: undefined },
+  base: {
+    id: "eip155:8453",
+    rpcUrl: "https://mainnet.base.org",
+    facilitator: undefined,
+    asset: {
+      address: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+      decimals: 6,
+      name: "USD Coin",
+      version: "2",
+    },
+  },
 } as const;
 
 // The local dev wallet that receives payments when PAYMENT_ADDRESS is not set (anvil account #8).
@@ -38,6 +61,15 @@ export function dollarsToBaseUnits(price: string, decimals: number): string {
   ).toString();
 }
 
+/** A dollar price (`$0.10` or `0.10`) as x402 states it: base units of the network's own asset. */
+export function priceIn(asset: PaymentAsset, dollars: string): Price {
+  return {
+    amount: dollarsToBaseUnits(dollars, asset.decimals),
+    asset: asset.address,
+    extra: { name: asset.name, version: asset.version },
+  };
+}
+
 /**
  * Resolves X402_NETWORK into a payment network. `local` starts the embedded devchain (anvil, test USDC
  * and a facilitator) unless FACILITATOR_URL and EVM_RPC_URL point at one already running.
@@ -45,11 +77,8 @@ export function dollarsToBaseUnits(price: string, decimals: number): string {
 export async function openPaymentNetwork(config: Config): Promise<PaymentNetwork> {
   const name = config.X402_NETWORK;
   if (name === "local") {
-    const localPrice = {
-      amount: dollarsToBaseUnits(config.SESSION_PRICE, TEST_USDC.decimals),
-      asset: TEST_USDC.address,
-      extra: { name: TEST_USDC.name, version: TEST_USDC.version },
-    };
+    const asset = TEST_USDC;
+    const localPrice = priceIn(asset, config.SESSION_PRICE);
     const payTo = config.PAYMENT_ADDRESS || LOCAL_PAYEE;
     if (config.FACILITATOR_URL) {
       if (!config.EVM_RPC_URL)
@@ -57,6 +86,7 @@ export async function openPaymentNetwork(config: Config): Promise<PaymentNetwork
       return {
         name,
         id: "eip155:31337",
+        asset,
         price: localPrice,
         payTo,
         facilitatorUrl: config.FACILITATOR_URL,
@@ -67,6 +97,7 @@ export async function openPaymentNetwork(config: Config): Promise<PaymentNetwork
     return {
       name,
       id: devchain.network,
+      asset,
       price: localPrice,
       payTo,
       facilitatorUrl: devchain.facilitatorUrl,
@@ -84,8 +115,8 @@ export async function openPaymentNetwork(config: Config): Promise<PaymentNetwork
   return {
     name,
     id: known.id,
-    // A dollar price: x402's EVM scheme knows USDC's address on Base.
-    price: config.SESSION_PRICE,
+    asset: known.asset,
+    price: priceIn(known.asset, config.SESSION_PRICE),
     payTo: config.PAYMENT_ADDRESS,
     facilitatorUrl,
     rpcUrl: config.EVM_RPC_URL ?? known.rpcUrl,

@@ -1,16 +1,18 @@
 import { decodePaymentSignatureHeader } from "@x402/core/http";
+import { parsePaymentPayload } from "@x402/core/schemas";
 import type { HTTPResponseInstructions } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { extractPaymentIdentifier } from "@x402/extensions/payment-identifier";
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
-import { authorizationOf, isAuthorizationUsed } from "./evm.ts";
-import type { PaymentGate, SettleOutcome } from "./gate.ts";
+import { authorizationOf, eip3009Problem, isAuthorizationUsed } from "./evm.ts";
+import { type Offer, type PaymentGate, refusalBody, type SettleOutcome } from "./gate.ts";
 import type { NewPayment, Payment, PaymentLedger } from "./ledger.ts";
 
 export interface VerifiedPayment {
   readonly payment: Payment;
+  readonly offer: Offer;
   readonly payload: PaymentPayload;
   readonly requirements: PaymentRequirements;
 }
@@ -33,7 +35,7 @@ export class PaymentService {
    * Without a payment: the 402 to answer. With one: verified and recorded, or refused with the
    * facilitator's reason (402), as malformed (400), or as already used (409).
    */
-  async checkout(c: Context, resource: string): Promise<Checkout> {
+  async checkout(c: Context, resource: string, offer: Offer): Promise<Checkout> {
     const header = c.req.header("payment-signature") ?? c.req.header("x-payment");
     let repeat: Payment | undefined;
     if (header !== undefined) {
@@ -44,7 +46,7 @@ export class PaymentService {
       // A replay is known from the ledger alone, before the facilitator is asked anything.
       if (!repeat) await this.#refuseIfUsed(offered);
     }
-    const result = await this.gate.process(c);
+    const result = await this.gate.process(c, offer);
     if (result.type === "no-payment-required")
       throw new Error(`x402 route for ${resource} is not configured`);
     if (result.type === "payment-error") {
@@ -61,7 +63,7 @@ export class PaymentService {
       await this.#refuseIfUsed(entry);
       throw new HttpError(409, "This payment is already being processed; a payment is charged once.");
     }
-    return { kind: "verified", verified: { payment, payload, requirements } };
+    return { kind: "verified", verified: { payment, payload, requirements, offer } };
   }
 
   /**
@@ -93,13 +95,16 @@ export class PaymentService {
     return this.#entry(payload, accepted as PaymentRequirements, resource);
   }
 
-  /** Settles a verified payment for `sessionId`; the ledger says "settling" before and the outcome after. */
+  /**
+   * Settles a verified payment for what it bought (`sessionId`: an access session or a payment session);
+   * the ledger says "settling" before and the outcome after.
+   */
   async settle(c: Context, verified: VerifiedPayment, sessionId: string): Promise<SettleOutcome> {
     const { payment } = verified;
     await this.ledger.update(payment.id, { status: "settling", sessionId });
     let outcome: SettleOutcome;
     try {
-      outcome = await this.gate.settle(c, verified.payload, verified.requirements);
+      outcome = await this.gate.settle(c, verified.offer, verified.payload, verified.requirements);
     } catch (error) {
       // Whether it reached the chain is unknown: left "settling" for recovery to ask the chain.
       this.logger.error(
@@ -193,17 +198,40 @@ export class PaymentService {
   ): Promise<void> {
     const entry = this.#offered(decodeOrRefuse(header), resource);
     if (!entry) return;
-    const body = response.body as { error?: string } | undefined;
-    await this.ledger.reject(entry, body?.error ?? `refused with ${response.status}`);
+    // x402 v2 gives the reason in the PAYMENT-REQUIRED header, not the body: read it where refusals are.
+    const { error } = refusalBody(response);
+    await this.ledger.reject(entry, typeof error === "string" ? error : `refused with ${response.status}`);
   }
 }
 
+/**
+ * The payment a header carries, or a 400 saying what is wrong with it. x402 passes any JSON on (`null`
+ * crashed the ledger lookup, `0` passed for no payment at all), and the facilitator answers an
+ * authorization it cannot read with a 500, so the shape is checked here, before either sees it.
+ */
 function decodeOrRefuse(header: string): PaymentPayload {
+  let decoded: unknown;
   try {
-    return decodePaymentSignatureHeader(header);
+    decoded = decodePaymentSignatureHeader(header);
   } catch {
     throw new HttpError(400, "Payment header is not an x402 payment (expected base64-encoded JSON).");
   }
+  const parsed = parsePaymentPayload(decoded);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+    );
+    throw new HttpError(400, `Payment header is not an x402 payment payload (${problems.join("; ")}).`);
+  }
+  const payload = decoded as PaymentPayload;
+  const problem = eip3009Problem(payload);
+  if (problem) {
+    throw new HttpError(
+      400,
+      `Payment is not a well-formed EIP-3009 authorization, the only kind accepted here (${problem}).`,
+    );
+  }
+  return payload;
 }
 
 /** The refusal of a payment that was already used: it is charged once, whatever is sent again. */
