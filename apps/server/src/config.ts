@@ -64,6 +64,8 @@ const EnvSchema = z.object({
   PUBLIC_URL: optionalText.pipe(
     z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
   ),
+  /** Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (rate limits). */
+  TRUST_PROXY: bool(false),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 
   PAYMENT_ENABLED: bool(true),
@@ -122,6 +124,29 @@ const EnvSchema = z.object({
   STOP_RETRY_ATTEMPTS: int(10, 1, 1000),
   STOP_RETRY_MAX_DELAY_MS: int(5000, 10, 600_000),
   SESSION_SWEEP_MS: int(500, 10, 60_000),
+
+  // ——— Marketplace: accounts, pay-per-call ———
+  /** Signs access tokens; without it a secret is made once and kept in the database (shared by instances). */
+  JWT_SECRET: optionalText.pipe(z.string().min(32, "expected at least 32 characters").optional()),
+  JWT_TTL_MINUTES: int(60, 1, 60 * 24 * 30),
+  /** The first admin: created (or promoted) at start. `npm run admin -- create EMAIL` does the same by hand. */
+  ADMIN_EMAIL: optionalText.pipe(z.email("expected an email address").optional()),
+  ADMIN_PASSWORD: optionalText.pipe(z.string().min(8, "expected at least 8 characters").optional()),
+  /** A 402's payment session stays payable this long (the plan's 15 minutes). */
+  PAYMENT_SESSION_MINUTES: int(15, 1, 24 * 60),
+  EXECUTE_TIMEOUT_MS: int(10_000, 100, 120_000),
+  EXECUTE_MAX_RESPONSE_BYTES: int(1_048_576, 1024, 50 * 1_048_576),
+  /** Calls to /api/execute/* per minute, per account (or per IP without one). */
+  EXECUTE_RATE_LIMIT: int(10, 1, 100_000),
+  /** Blocks a transfer needs, its own included, before /api/payments/verify accepts it (1: mined is enough). */
+  VERIFY_CONFIRMATIONS: int(1, 1, 1000),
+  /**
+   * Private networks (CIDR) robot owners may point robots at. Loopback, private, link-local and metadata
+   * addresses are refused otherwise: a robot's endpoint must not reach into the server's own network.
+   */
+  ROBOT_NETWORKS_ALLOWED: list([]),
+  /** Starts the simulated service robots (`snapshot`, `data-analysis`) and registers them. */
+  SIMULATED_SERVICES: bool(true),
 });
 
 export type Config = z.infer<typeof EnvSchema>;

@@ -1,5 +1,18 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -84,3 +97,141 @@ export const payments = pgTable(
 );
 
 export type PaymentRow = typeof payments.$inferSelect;
+
+// ——— The marketplace (second plan): accounts, the robot registry, pay-per-call sessions, executions ———
+
+const money = (name: string) => numeric(name, { precision: 20, scale: 6, mode: "string" });
+
+export const ROLES = ["user", "robot_owner", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Stored lower-cased: one account per mailbox, whatever the capitals. */
+    email: varchar("email", { length: 255 }).notNull(),
+    passwordHash: varchar("password_hash", { length: 255 }).notNull(),
+    role: varchar("role", { length: 50, enum: ROLES }).notNull().default("user"),
+    /** Linked by a SIWE signature only (lower-case 0x address), so nobody links a wallet they do not hold. */
+    walletAddress: varchar("wallet_address", { length: 255 }),
+    totalSpent: money("total_spent").notNull().default("0"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("users_email").on(t.email), uniqueIndex("users_wallet").on(t.walletAddress)],
+);
+export type UserRow = typeof users.$inferSelect;
+
+export const ROBOT_STATUSES = ["active", "inactive", "maintenance"] as const;
+export type RobotStatus = (typeof ROBOT_STATUSES)[number];
+
+/** How the platform talks to a robot: a driver each (see robots/drivers). */
+export const ROBOT_DRIVERS = ["http-service", "tumbller"] as const;
+export type RobotDriverKind = (typeof ROBOT_DRIVERS)[number];
+
+/**
+ * The one registry: pay-per-call service robots and the Tumbllers sold by time ("drive") alike. The
+ * counters are kept in the same transaction as each execution's outcome, so the listing never recomputes.
+ */
+export const robots = pgTable(
+  "robots",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Null for the robots the platform's configuration brings (ROBOTS, simulators). */
+    ownerId: uuid("owner_id").references(() => users.id),
+    name: varchar("name", { length: 255 }).notNull(),
+    description: text("description"),
+    /** USDC per call (service robots) or per session (drive robots). */
+    price: money("price").notNull(),
+    currency: varchar("currency", { length: 10 }).notNull().default("USDC"),
+    walletAddress: varchar("wallet_address", { length: 255 }).notNull(),
+    services: jsonb("services").$type<string[]>().notNull(),
+    endpoint: varchar("endpoint", { length: 500 }).notNull(),
+    status: varchar("status", { length: 50, enum: ROBOT_STATUSES }).notNull().default("active"),
+    driver: varchar("driver", { length: 50, enum: ROBOT_DRIVERS }).notNull().default("http-service"),
+    /** Drive robots: the `robot_host` of the first plan (mDNS name or IP), unique. */
+    host: varchar("host", { length: 253 }),
+    cameraUrl: varchar("camera_url", { length: 500 }),
+    /** Set by an admin: the robot leaves the listing and its calls get 403, whatever its owner sets. */
+    suspendedAt: instant("suspended_at"),
+    suspendReason: text("suspend_reason"),
+    /** Deleted by its owner or an admin: gone from the registry, kept for the payments that name it. */
+    deletedAt: instant("deleted_at"),
+    executionCount: integer("execution_count").notNull().default(0),
+    successCount: integer("success_count").notNull().default(0),
+    totalRevenue: money("total_revenue").notNull().default("0"),
+    /** Milliseconds, averaged over every execution. */
+    avgResponseTime: doublePrecision("avg_response_time").notNull().default(0),
+    successRate: doublePrecision("success_rate").notNull().default(1),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("idx_robots_owner").on(t.ownerId), uniqueIndex("robots_host").on(t.host)],
+);
+export type RobotRow = typeof robots.$inferSelect;
+
+// pending → paid (verified on chain, or settled by x402) → completed (its execution succeeded); or expired.
+export const PAYMENT_SESSION_STATUSES = ["pending", "paid", "completed", "expired"] as const;
+export type PaymentSessionStatus = (typeof PAYMENT_SESSION_STATUSES)[number];
+
+/** One pay-per-call purchase: the 402's offer, then the proof of payment and what it bought. */
+export const paymentSessions = pgTable(
+  "payment_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Null for an agent that paid with x402 and no account. */
+    userId: uuid("user_id").references(() => users.id),
+    robotId: uuid("robot_id")
+      .notNull()
+      .references(() => robots.id),
+    amount: money("amount").notNull(),
+    currency: varchar("currency", { length: 10 }).notNull().default("USDC"),
+    /** CAIP-2 network and token contract the amount is owed in. */
+    network: varchar("network", { length: 100 }).notNull(),
+    asset: varchar("asset", { length: 255 }).notNull(),
+    recipientAddress: varchar("recipient_address", { length: 255 }).notNull(),
+    status: varchar("status", { length: 50, enum: PAYMENT_SESSION_STATUSES }).notNull().default("pending"),
+    /** The paying transaction; unique, so one transfer never pays two sessions. */
+    txSignature: varchar("tx_signature", { length: 255 }),
+    payer: varchar("payer", { length: 255 }),
+    service: varchar("service", { length: 100 }).notNull(),
+    servicePayload: jsonb("service_payload"),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    expiresAt: instant("expires_at").notNull(),
+    paidAt: instant("paid_at"),
+  },
+  (t) => [
+    index("idx_sessions_user").on(t.userId),
+    index("idx_sessions_robot").on(t.robotId),
+    index("idx_sessions_status").on(t.status),
+    uniqueIndex("payment_sessions_tx").on(t.network, t.txSignature),
+  ],
+);
+export type PaymentSessionRow = typeof paymentSessions.$inferSelect;
+
+export const EXECUTION_STATUSES = ["success", "failed", "timeout"] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const executionLogs = pgTable(
+  "execution_logs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sessionId: uuid("session_id").references(() => paymentSessions.id),
+    robotId: uuid("robot_id")
+      .notNull()
+      .references(() => robots.id),
+    userId: uuid("user_id").references(() => users.id),
+    status: varchar("status", { length: 50, enum: EXECUTION_STATUSES }).notNull(),
+    /** Milliseconds. */
+    responseTime: doublePrecision("response_time").notNull(),
+    error: text("error"),
+    executedAt: instant("executed_at").notNull().defaultNow(),
+  },
+  (t) => [index("idx_executions_robot").on(t.robotId, t.executedAt)],
+);
+export type ExecutionLogRow = typeof executionLogs.$inferSelect;
+
+/** Secrets the platform makes for itself when none is configured, shared by every instance on the database. */
+export const platformSecrets = pgTable("platform_secrets", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
