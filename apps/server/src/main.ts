@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createPlatform } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { websocketOption } from "./realtime/server.ts";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 
@@ -10,7 +11,13 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.LOG_LEVEL });
   const platform = await createPlatform(config, logger);
-  const server = serve({ fetch: platform.app.fetch, hostname: config.HOST, port: config.PORT }, (address) => {
+  const options = {
+    fetch: platform.app.fetch,
+    websocket: websocketOption(),
+    hostname: config.HOST,
+    port: config.PORT,
+  };
+  const server = serve(options, (address) => {
     logger.info(
       {
         url: `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${address.port}`,

@@ -8,5 +8,10 @@ export interface Kv {
   del(key: string): Promise<void>;
   /** Sets `key` only if it is absent (atomically, across processes with Redis); true if this call set it. */
   claim(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Counts a hit in the fixed window that `key`'s first hit opened (`windowMs` long), atomically across
+   * processes with Redis: the count so far in this window, and the milliseconds until it resets.
+   */
+  hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
   close(): Promise<void>;
 }

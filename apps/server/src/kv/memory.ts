@@ -1,23 +1,19 @@
 import type { Kv } from "./kv.ts";
 
+// Expired entries are dropped when read, but a key read never again (a rate-limit counter of a client
+// that left) would stay forever: the map is swept whenever it has doubled since the last sweep.
+const MIN_SWEEP_SIZE = 1024;
+
 export class MemoryKv implements Kv {
   readonly #entries = new Map<string, { value: string; expiresAt: number }>();
+  #sweepAt = MIN_SWEEP_SIZE;
 
   async get(key: string): Promise<string | null> {
-    const entry = this.#entries.get(key);
-    if (!entry) return null;
-    if (entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
-      return null;
-    }
-    return entry.value;
+    return this.#live(key)?.value ?? null;
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    this.#entries.set(key, {
-      value,
-      expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs,
-    });
+    this.#put(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs);
   }
 
   async del(key: string): Promise<void> {
@@ -25,12 +21,38 @@ export class MemoryKv implements Kv {
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
-    if ((await this.get(key)) !== null) return false;
+    if (this.#live(key)) return false;
     await this.set(key, "1", ttlMs);
     return true;
   }
 
+  async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
+    const now = Date.now();
+    const entry = this.#live(key);
+    const count = entry ? Number(entry.value) + 1 : 1;
+    const expiresAt = entry ? entry.expiresAt : now + windowMs;
+    this.#put(key, String(count), expiresAt);
+    return { count, resetMs: expiresAt - now };
+  }
+
   async close(): Promise<void> {
     this.#entries.clear();
+  }
+
+  #live(key: string): { value: string; expiresAt: number } | undefined {
+    const entry = this.#entries.get(key);
+    if (entry && entry.expiresAt <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #put(key: string, value: string, expiresAt: number): void {
+    this.#entries.set(key, { value, expiresAt });
+    if (this.#entries.size < this.#sweepAt) return;
+    const now = Date.now();
+    for (const [k, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(k);
+    this.#sweepAt = Math.max(MIN_SWEEP_SIZE, this.#entries.size * 2);
   }
 }

@@ -1,6 +1,18 @@
 import { Redis } from "ioredis";
 import type { Kv } from "./kv.ts";
 
+// INCR, then start the window if the key has none (its first hit, or a key that lost its expiry), then
+// read what is left of it: one round trip, atomic across processes, and on any Redis version (PEXPIRE's
+// NX flag needs Redis 7).
+const HIT_SCRIPT = `
+local count = redis.call("INCR", KEYS[1])
+local ttl = redis.call("PTTL", KEYS[1])
+if ttl < 0 then
+  redis.call("PEXPIRE", KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}`;
+
 export class RedisKv implements Kv {
   readonly #redis: Redis;
 
@@ -28,6 +40,16 @@ export class RedisKv implements Kv {
 
   async claim(key: string, ttlMs: number): Promise<boolean> {
     return (await this.#redis.set(key, "1", "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+  }
+
+  async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
+    const [count, resetMs] = (await this.#redis.eval(
+      HIT_SCRIPT,
+      1,
+      key,
+      Math.max(1, Math.ceil(windowMs)),
+    )) as [number, number];
+    return { count, resetMs };
   }
 
   async close(): Promise<void> {
