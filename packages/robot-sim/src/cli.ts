@@ -1,15 +1,23 @@
 import { parseArgs } from "node:util";
-import { startRobotSim } from "./index.ts";
+import { type RobotSim, SERVICE_KINDS, startRobotSim, startServiceRobot } from "./index.ts";
 
 const USAGE = `Usage: robot-sim --name <hostname> [--motor-port <port>] [--camera-port <port>] [--host <address>]
+       robot-sim --service snapshot|data-analysis [--port <port>] [--camera-url <url>] [--host <address>]
 
 Simulates a Tumbller robot: its motor board and camera board, speaking the firmware's HTTP API.
+With --service, simulates a robot that sells a service per call instead: POST / {"service","input"}.
 
   --name <hostname>     what the motor board's /info reports, e.g. finland-tumbller-03 (required)
   --motor-port <port>   motor board and /_sim/* control API (default: a free port)
   --camera-port <port>  camera board (default: a free port)
+  --service <kind>      snapshot (the picture of a Tumbller camera) or data-analysis (statistics of numbers)
+  --port <port>         the service robot's port (default: a free port)
+  --camera-url <url>    the camera board a snapshot robot uses (default: a simulated Tumbller of its own)
   --host <address>      address to listen on (default: 127.0.0.1; 0.0.0.0 for the whole network)
   -h, --help            print this help`;
+
+const TUMBLLER_FLAGS = ["name", "motor-port", "camera-port"] as const;
+const SERVICE_FLAGS = ["port", "camera-url"] as const;
 
 function fail(message: string): never {
   console.error(`robot-sim: ${message} (see --help)`);
@@ -31,6 +39,9 @@ function parse(argv: string[]) {
         name: { type: "string" },
         "motor-port": { type: "string" },
         "camera-port": { type: "string" },
+        service: { type: "string" },
+        port: { type: "string" },
+        "camera-url": { type: "string" },
         host: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -45,23 +56,68 @@ if (args.help) {
   console.log(USAGE);
   process.exit(0);
 }
-if (!args.name) fail("--name is required, e.g. --name finland-tumbller-03");
 
-const sim = await startRobotSim({
-  name: args.name,
-  host: args.host,
-  motorPort: parsePort(args["motor-port"], "--motor-port"),
-  cameraPort: parsePort(args["camera-port"], "--camera-port"),
-}).catch((error: Error) => {
-  console.error(`robot-sim: could not start: ${error.message}`);
-  process.exit(1);
-});
+interface Running {
+  lines: string[];
+  close(): Promise<void>;
+}
 
-console.log(`${sim.name} motor board:  ${sim.motorUrl}`);
-console.log(`${sim.name} camera board: ${sim.cameraUrl}`);
+async function runTumbller(): Promise<Running> {
+  const stray = SERVICE_FLAGS.find((flag) => args[flag] !== undefined);
+  if (stray) fail(`--${stray} goes with --service`);
+  if (!args.name) fail("--name is required, e.g. --name finland-tumbller-03");
+  const sim = await startRobotSim({
+    name: args.name,
+    host: args.host,
+    motorPort: parsePort(args["motor-port"], "--motor-port"),
+    cameraPort: parsePort(args["camera-port"], "--camera-port"),
+  });
+  return {
+    lines: [`${sim.name} motor board:  ${sim.motorUrl}`, `${sim.name} camera board: ${sim.cameraUrl}`],
+    close: sim.close,
+  };
+}
+
+async function runServiceRobot(service: string): Promise<Running> {
+  const stray = TUMBLLER_FLAGS.find((flag) => args[flag] !== undefined);
+  if (stray) fail(`--${stray} is for a Tumbller, not a --service robot`);
+  const kind = SERVICE_KINDS.find((known) => known === service);
+  if (!kind) fail(`--service must be ${SERVICE_KINDS.join(" or ")}, not "${service}"`);
+  let cameraUrl = args["camera-url"];
+  if (cameraUrl !== undefined && (kind !== "snapshot" || !URL.canParse(cameraUrl))) {
+    fail(`--camera-url must be a URL and goes with --service snapshot, not "${cameraUrl}"`);
+  }
+  const port = parsePort(args.port, "--port");
+  // A snapshot robot needs a camera: without --camera-url it brings its own simulated Tumbller.
+  let camera: RobotSim | undefined;
+  if (kind === "snapshot" && cameraUrl === undefined) {
+    camera = await startRobotSim({ name: "service-tumbller-01", host: args.host });
+    cameraUrl = camera.cameraUrl;
+  }
+  const robot = await startServiceRobot({ kind, host: args.host, port, cameraUrl }).catch(async (error) => {
+    await camera?.close();
+    throw error;
+  });
+  return {
+    lines: [`${kind} service robot: ${robot.url}`, ...(camera ? [`its camera board:  ${cameraUrl}`] : [])],
+    close: async () => {
+      await robot.close();
+      await camera?.close();
+    },
+  };
+}
+
+const running = await (args.service === undefined ? runTumbller() : runServiceRobot(args.service)).catch(
+  (error: Error) => {
+    console.error(`robot-sim: could not start: ${error.message}`);
+    process.exit(1);
+  },
+);
+
+for (const line of running.lines) console.log(line);
 
 const stop = async (signal: NodeJS.Signals) => {
-  await sim.close();
+  await running.close();
   console.log(`robot-sim: stopped on ${signal}`);
 };
 process.once("SIGINT", stop);

@@ -10,6 +10,15 @@ import { type CommandLogEntry, FIRMWARE_DURATIONS_MS, type MotorCommand, Robot }
 export type { BoardFaults } from "./faults.ts";
 export type { Pose } from "./physics.ts";
 export type { CommandLogEntry, MotorCommand } from "./robot.ts";
+export type { ServiceDescription } from "./service.ts";
+export {
+  SERVICE_KINDS,
+  type ServiceFaults,
+  type ServiceKind,
+  type ServiceRobot,
+  type ServiceRobotOptions,
+  startServiceRobot,
+} from "./service-robot.ts";
 
 export interface RobotSimOptions {
   /** The motor board's hostname, as `/info` reports it, e.g. `finland-tumbller-01`. */

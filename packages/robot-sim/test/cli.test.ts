@@ -72,6 +72,50 @@ describe("robot-sim CLI", () => {
     ]);
   });
 
+  it("--service runs a service robot, with a Tumbller camera of its own for snapshots", async () => {
+    const analysis = run(["--service", "data-analysis", "--port", "0"]);
+    const snapshot = run(["--service", "snapshot"]);
+    const [, analysisUrl] = await untilOutput(
+      () => analysis.output().stdout,
+      /service robot: (http:\/\/\S+)/,
+    );
+    const [, snapshotUrl] = await untilOutput(
+      () => snapshot.output().stdout,
+      /service robot: (http:\/\/\S+)/,
+    );
+    const post = (url: string | undefined, body: unknown) =>
+      fetch(url ?? "", { method: "POST", body: JSON.stringify(body) });
+    const stats = await post(analysisUrl, { service: "data-analysis", input: { values: [1, 2, 3] } });
+    expect(await stats.json()).toMatchObject({ count: 3, mean: 2 });
+    const picture = await post(snapshotUrl, { service: "snapshot" });
+    expect(await picture.json()).toMatchObject({ content_type: "image/jpeg" });
+    snapshot.child.kill("SIGTERM");
+    expect(await snapshot.exited).toBe(0);
+    await expect(post(snapshotUrl, { service: "snapshot" })).rejects.toThrow();
+  });
+
+  it("exits 2 with one line on bad --service arguments", async () => {
+    const runs = [
+      ["--service", "weather"],
+      ["--service", "data-analysis", "--camera-url", "http://127.0.0.1:1"],
+      ["--service", "snapshot", "--motor-port", "8081"],
+      ["--name", "x", "--port", "8081"],
+    ];
+    const results = await Promise.all(
+      runs.map(async (args) => {
+        const cli = run(args);
+        return { code: await cli.exited, ...cli.output() };
+      }),
+    );
+    expect(results.map((result) => result.code)).toEqual([2, 2, 2, 2]);
+    expect(results.map((result) => result.stderr)).toEqual([
+      expect.stringContaining('--service must be snapshot or data-analysis, not "weather"'),
+      expect.stringContaining("--camera-url must be a URL and goes with --service snapshot"),
+      expect.stringContaining("--motor-port is for a Tumbller"),
+      expect.stringContaining("--port goes with --service"),
+    ]);
+  });
+
   it("prints usage on --help", async () => {
     const cli = run(["--help"]);
     expect(await cli.exited).toBe(0);

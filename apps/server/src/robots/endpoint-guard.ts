@@ -1,0 +1,151 @@
+import { type LookupAddress, lookup as lookupCallback } from "node:dns";
+import { lookup } from "node:dns/promises";
+import { isIP, type LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
+import { Agent, buildConnector, type Dispatcher } from "undici";
+
+/** Which robot endpoints the platform may call. */
+export interface EndpointPolicy {
+  /** CIDRs let through although not public, e.g. `10.20.0.0/16` for robots on the operator's own network. */
+  readonly allowedNetworks: readonly string[];
+}
+
+export type RobotUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
+
+/** The platform refused to connect to an address; thrown into undici by the guarded dispatcher. */
+export class EndpointRefusedError extends Error {
+  readonly code = "ERR_ROBOT_ENDPOINT_REFUSED";
+  constructor(message: string) {
+    super(message);
+    this.name = "EndpointRefusedError";
+  }
+}
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Network = [Address, number];
+
+const RANGE_LABELS: Record<string, string> = {
+  unspecified: "an unspecified address",
+  broadcast: "the broadcast address",
+  multicast: "a multicast address",
+  linkLocal: "a link-local address",
+  loopback: "a loopback address",
+  private: "a private address",
+  carrierGradeNat: "a private address (carrier-grade NAT, 100.64.0.0/10)",
+  uniqueLocal: "a private address (IPv6 unique local)",
+  reserved: "a reserved address",
+};
+const CLOUD_METADATA = ipaddr.parse("169.254.169.254");
+// IANA hands out public IPv6 only from 2000::/3; ipaddr.js calls anything it has no name for "unicast".
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
+const PUBLIC_ONLY = "; robot endpoints must be public addresses";
+
+function parseNetworks(cidrs: readonly string[]): Network[] {
+  return cidrs.map((cidr) => {
+    try {
+      return ipaddr.parseCIDR(cidr);
+    } catch {
+      throw new RangeError(`allowedNetworks: "${cidr}" is not a CIDR like 10.0.0.0/8 or fd00::/8`);
+    }
+  });
+}
+
+/** What kind of address this is when it may not be called ("a loopback address"), or null when it may. */
+function refusal(text: string, networks: readonly Network[]): string | null {
+  let written: Address;
+  try {
+    written = ipaddr.parse(text);
+  } catch {
+    return "not an IP address";
+  }
+  // An IPv4-mapped IPv6 address reaches the IPv4 address it carries, so that address is what is judged.
+  const carried =
+    written instanceof ipaddr.IPv6 && written.isIPv4MappedAddress() ? written.toIPv4Address() : null;
+  const address = carried ?? written;
+  const mapped = carried ? " (IPv4-mapped)" : "";
+  if (networks.some(([base, bits]) => base.kind() === address.kind() && address.match(base, bits)))
+    return null;
+  const range = address.range();
+  if (range === "unicast") {
+    if (address.kind() === "ipv4" || address.match(GLOBAL_UNICAST_V6)) return null;
+    return `a reserved address${mapped}`;
+  }
+  if (address.kind() === "ipv4" && address.match(CLOUD_METADATA, 32)) {
+    return `a link-local address, the cloud metadata service${mapped}`;
+  }
+  return `${RANGE_LABELS[range] ?? `a special-purpose address (${range})`}${mapped}`;
+}
+
+/** The first of a name's addresses that may not be called, said as a reason; null when all may. */
+function refuseAddresses(host: string, addresses: readonly string[], networks: readonly Network[]) {
+  for (const address of addresses) {
+    const kind = refusal(address, networks);
+    if (kind === null) continue;
+    const subject = address === host ? address : `${host} resolves to ${address}, which`;
+    return `${subject} is ${kind}${PUBLIC_ONLY}`;
+  }
+  return null;
+}
+
+/**
+ * Checks a robot endpoint an owner registers: http(s), no credentials, and every address its host
+ * resolves to public (or inside allowedNetworks). Throws only on a policy with a malformed CIDR.
+ */
+export async function checkRobotUrl(url: string, policy: EndpointPolicy): Promise<RobotUrlCheck> {
+  const networks = parseNetworks(policy.allowedNetworks);
+  if (!URL.canParse(url)) return { ok: false, reason: `"${url}" is not a URL` };
+  const parsed = new URL(url);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return { ok: false, reason: `the endpoint must be http or https, not ${parsed.protocol.slice(0, -1)}` };
+  }
+  if (parsed.username || parsed.password) {
+    return { ok: false, reason: "the endpoint must not carry a user name or password" };
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  let addresses: string[];
+  if (isIP(host)) addresses = [host];
+  else {
+    try {
+      addresses = (await lookup(host, { all: true })).map((entry) => entry.address);
+    } catch (error) {
+      return { ok: false, reason: `${host} does not resolve (${(error as NodeJS.ErrnoException).code})` };
+    }
+  }
+  const reason = refuseAddresses(host, addresses, networks);
+  return reason ? { ok: false, reason } : { ok: true, url: parsed.href };
+}
+
+/**
+ * An undici dispatcher that refuses, at connect time, any address checkRobotUrl would refuse: the address
+ * actually dialled, so a name that resolved to a public address at registration and to 127.0.0.1 now
+ * (DNS rebinding) is still refused. Refusals reject the request with EndpointRefusedError.
+ */
+export function guardedDispatcher(policy: EndpointPolicy): Dispatcher {
+  const networks = parseNetworks(policy.allowedNetworks);
+  const guardedLookup: LookupFunction = (hostname, options, callback) => {
+    lookupCallback(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, "", 0);
+      const reason = refuseAddresses(
+        hostname,
+        addresses.map((entry) => entry.address),
+        networks,
+      );
+      if (reason) return callback(new EndpointRefusedError(reason), "", 0);
+      // Node asks for every address when it races IPv4 and IPv6 (autoSelectFamily), else for one.
+      if (options.all) return callback(null, addresses);
+      const [first] = addresses;
+      callback(null, first?.address ?? "", first?.family ?? 0);
+    });
+  };
+  const connector = buildConnector({ lookup: guardedLookup });
+  return new Agent({
+    connect(options, callback) {
+      // Node never calls lookup for an IP literal, so those are checked here.
+      if (isIP(options.hostname)) {
+        const reason = refuseAddresses(options.hostname, [options.hostname], networks);
+        if (reason) return callback(new EndpointRefusedError(reason), null);
+      }
+      connector(options, callback);
+    },
+  });
+}
