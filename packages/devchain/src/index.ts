@@ -4,7 +4,7 @@ import { DEV_ACCOUNTS, type DevAccount, devAccount } from "./accounts.ts";
 import { CHAIN_ID, startAnvil } from "./anvil.ts";
 import { loadArtifacts } from "./compile.ts";
 import { NETWORK, startFacilitator } from "./facilitator.ts";
-import { deployTestUsdc, TEST_USDC, testUsdcAbi } from "./token.ts";
+import { deployFundedToken, deployTestUsdc, TEST_USDC, testUsdcAbi } from "./token.ts";
 
 export type { DevAccount };
 export { DEV_ACCOUNTS, TEST_USDC, testUsdcAbi };
@@ -19,6 +19,8 @@ export interface Devchain {
   accounts: DevAccount[];
   /** Test USDC balance in base units (6 decimals). */
   balanceOf(address: `0x${string}`): Promise<bigint>;
+  /** Deploys another TestUSDC at a fresh address, funded like the first: a second token for tests. */
+  deployToken(): Promise<`0x${string}`>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,8 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
           functionName: "balanceOf",
           args: [address],
         }),
+      deployToken: () =>
+        deployFundedToken(anvil.rpcUrl, compiled.value.testUsdc, devAccount(0).address, holders),
       close: () => {
         closing ??= facilitator.close().finally(() => anvil.close());
         return closing;

@@ -49,27 +49,40 @@ export const testUsdcAbi = parseAbi([
   "error OwnableUnauthorizedAccount(address account)",
 ]);
 
-/** Deploys TestUSDC from `owner` and mints FUNDS_PER_ACCOUNT to each of `holders`. */
+/** Deploys TestUSDC from `owner` at TEST_USDC.address and mints FUNDS_PER_ACCOUNT to each of `holders`. */
 export async function deployTestUsdc(
   rpcUrl: string,
   artifact: Artifact,
   owner: `0x${string}`,
   holders: readonly `0x${string}`[],
 ): Promise<void> {
+  const address = await deployFundedToken(rpcUrl, artifact, owner, holders);
+  if (address.toLowerCase() !== TEST_USDC.address.toLowerCase()) {
+    throw new Error(`TestUSDC landed at ${address}, not ${TEST_USDC.address}: was the chain fresh?`);
+  }
+}
+
+/**
+ * Deploys a TestUSDC wherever `owner`'s next deployment lands, mints FUNDS_PER_ACCOUNT to each of
+ * `holders`, and returns its address.
+ */
+export async function deployFundedToken(
+  rpcUrl: string,
+  artifact: Artifact,
+  owner: `0x${string}`,
+  holders: readonly `0x${string}`[],
+): Promise<`0x${string}`> {
   const client = devchainClient(rpcUrl, owner);
   const deployment = await client.waitForTransactionReceipt({
     hash: await client.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode }),
   });
-  if (deployment.contractAddress?.toLowerCase() !== TEST_USDC.address.toLowerCase()) {
-    throw new Error(
-      `TestUSDC landed at ${deployment.contractAddress}, not ${TEST_USDC.address}: was the chain fresh?`,
-    );
-  }
+  const address = deployment.contractAddress;
+  if (!address) throw new Error("deploying TestUSDC created no contract");
   const mints: `0x${string}`[] = [];
   for (const holder of holders) {
     mints.push(
       await client.writeContract({
-        address: TEST_USDC.address,
+        address,
         abi: testUsdcAbi,
         functionName: "mint",
         args: [holder, FUNDS_PER_ACCOUNT],
@@ -78,4 +91,5 @@ export async function deployTestUsdc(
   }
   const receipts = await Promise.all(mints.map((hash) => client.waitForTransactionReceipt({ hash })));
   if (receipts.some((receipt) => receipt.status !== "success")) throw new Error("minting TestUSDC reverted");
+  return address;
 }
