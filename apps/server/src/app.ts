@@ -1,30 +1,52 @@
+import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HealthResponse } from "@robo402/protocol";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
+import { Agent } from "undici";
 import { SessionCache } from "./access/cache.ts";
 import { paidAuth, walletHeaderAuth } from "./access/identity.ts";
 import { freePurchase, paidPurchase, recoverPurchases } from "./access/purchase.ts";
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
 import { AccessStore } from "./access/store.ts";
+import { adminRobotRoutes } from "./admin/robots.ts";
+import { adminUserRoutes } from "./admin/users.ts";
+import { authenticate, requireRole } from "./auth/middleware.ts";
+import { authRoutes } from "./auth/routes.ts";
+import { AuthService } from "./auth/service.ts";
 import type { Config } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
+import { executeService } from "./execute/executor.ts";
+import { paymentJson } from "./execute/json.ts";
+import { listingRoutes } from "./execute/listing.ts";
+import { executeRoutes } from "./execute/routes.ts";
+import { ExecuteService } from "./execute/service.ts";
+import type { PaymentSession } from "./execute/store.ts";
+import { ExecuteStore } from "./execute/store.ts";
 import { errorHandler, HttpError } from "./http/errors.ts";
-import { openKv } from "./kv/index.ts";
+import { clientIp, rateLimit } from "./http/rate-limit.ts";
+import { openKv, openPubSub } from "./kv/index.ts";
 import { PaymentGate } from "./payments/gate.ts";
 import { PaymentLedger } from "./payments/ledger.ts";
-import { openPaymentNetwork, type PaymentNetwork } from "./payments/networks.ts";
+import { openPaymentNetwork, type PaymentNetwork, priceIn } from "./payments/networks.ts";
+import { evmTransferVerifier } from "./payments/onchain/evm.ts";
 import { PaymentService } from "./payments/service.ts";
+import { SessionEvents } from "./realtime/events.ts";
+import { sessionSocketRoutes } from "./realtime/routes.ts";
+import { RobotCatalog } from "./robots/catalog.ts";
+import { catalogRoutes } from "./robots/catalog-routes.ts";
+import { CatalogStore } from "./robots/catalog-store.ts";
 import { tumbllerDriver } from "./robots/drivers/tumbller.ts";
+import { checkRobotUrl, guardedDispatcher } from "./robots/endpoint-guard.ts";
 import { MotionGuard } from "./robots/motion.ts";
 import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./robots/registry.ts";
 import { LocalNameResolver } from "./robots/resolver.ts";
 import { robotListRoutes, robotRoutes } from "./robots/routes.ts";
 import { RobotService } from "./robots/service.ts";
-import { startSimulatedRobots } from "./robots/simulated.ts";
+import { startSimulatedRobots, startSimulatedServices } from "./robots/simulated.ts";
 
 // The API takes small JSON bodies only; anything bigger is a mistake or an attack.
 const MAX_BODY_BYTES = 64 * 1024;
@@ -41,6 +63,33 @@ export interface Platform {
 
 // How often interrupted purchases are looked for (besides at start).
 const RECOVERY_INTERVAL_MS = 60_000;
+// How often lapsed payment sessions are expired (and their watchers told).
+const PAYMENT_SESSION_SWEEP_MS = 5_000;
+// Where instances tell each other that the robot catalog changed.
+const CATALOG_CHANNEL = "robots:changed";
+// A browser client reads these from a 402 or a paid answer (the plan's headers and x402's).
+const EXPOSED_HEADERS = [
+  "PAYMENT-REQUIRED",
+  "PAYMENT-RESPONSE",
+  "X-PAYMENT-RESPONSE",
+  "X-Payment-Required",
+  "X-Payment-Amount",
+  "X-Payment-Currency",
+  "X-Payment-Network",
+  "X-Payment-Address",
+  "X-Session-ID",
+  "X-Payment-Memo",
+  "Retry-After",
+  "RateLimit-Limit",
+  "RateLimit-Remaining",
+  "RateLimit-Reset",
+];
+const directDispatcher = new Agent();
+
+function recentPayment(session: PaymentSession) {
+  const { id, amount, currency, payer, tx_signature, service, status, paid_at } = paymentJson(session);
+  return { session_id: id, amount, currency, payer, tx_signature, service, status, paid_at };
+}
 
 /** Wires the platform from its configuration. The only place that chooses implementations. */
 export async function createPlatform(config: Config, logger: Logger): Promise<Platform> {
@@ -101,16 +150,65 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     const network = config.PAYMENT_ENABLED ? await openPaymentNetwork(config) : undefined;
     if (network?.devchain) closers.push(() => network.devchain?.close() ?? Promise.resolve());
     const payments =
-      network &&
-      new PaymentService(
-        new PaymentGate(network, config.SESSION_DURATION_MINUTES),
-        new PaymentLedger(database.db),
-        logger,
-      );
-    const auth = payments ? paidAuth(access, { kv, publicUrl: config.PUBLIC_URL }) : walletHeaderAuth(access);
-    const buy = payments
-      ? paidPurchase(access, payments, robots, logger, config.ROBO402_CRASH_AFTER)
-      : freePurchase(access);
+      network && new PaymentService(new PaymentGate(network), new PaymentLedger(database.db), logger);
+    // Where money goes when a robot came from configuration: PAYMENT_ADDRESS, or the local chain's payee.
+    const platformPayee = network?.payTo ?? config.PAYMENT_ADDRESS;
+
+    // One registry: the catalog's drive robots are what the control path sells, on every instance.
+    const pubsub = await openPubSub(config.REDIS_URL, config.REDIS_PREFIX);
+    closers.push(() => pubsub.close());
+    const instance = randomUUID();
+    const catalog = new RobotCatalog(
+      new CatalogStore(database.db),
+      (url) => checkRobotUrl(url, { allowedNetworks: config.ROBOT_NETWORKS_ALLOWED }),
+      logger,
+      async (entries) => {
+        // A robot leaving the registry (deleted or moved) is stopped and its driver let go first.
+        const kept = new Set(entries.map((entry) => entry.id));
+        for (const gone of robots.list().filter((entry) => !kept.has(entry.id))) {
+          const holder = await access.holder(gone);
+          if (holder) await access.release(holder);
+        }
+        robots.reload(entries);
+      },
+      () => pubsub.publish(CATALOG_CHANNEL, instance),
+    );
+    const unsubscribeCatalog = await pubsub.subscribe(CATALOG_CHANNEL, (from) => {
+      if (from !== instance)
+        catalog.reload().catch((err) => logger.error({ err }, "reloading the robot catalog failed"));
+    });
+    closers.push(unsubscribeCatalog);
+    const services = config.SIMULATED_SERVICES
+      ? await startSimulatedServices(simulated.sims[0]?.cameraUrl, platformPayee)
+      : undefined;
+    if (services) closers.push(services.close);
+    await catalog.syncConfigured(
+      [...simulated.entries, ...configured].map((entry) => ({
+        entry,
+        price: config.SESSION_PRICE.replace("$", ""),
+        payTo: platformPayee,
+      })),
+      services?.robots ?? [],
+    );
+
+    const controlAuth = payments
+      ? paidAuth(access, { kv, publicUrl: config.PUBLIC_URL })
+      : walletHeaderAuth(access);
+    const buy =
+      payments && network
+        ? paidPurchase(
+            access,
+            payments,
+            robots,
+            (robot) => ({
+              price: robot.listing ? priceIn(network.asset, robot.listing.price) : network.price,
+              payTo: robot.listing?.payTo || network.payTo,
+              description: `${config.SESSION_DURATION_MINUTES} minutes of control of ${robot.id}`,
+            }),
+            logger,
+            config.ROBO402_CRASH_AFTER,
+          )
+        : freePurchase(access);
 
     if (payments) {
       const recover = () =>
@@ -124,11 +222,57 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     access.startSweeper();
     closers.push(() => access.close());
 
+    // Accounts and the marketplace.
+    const accounts = await AuthService.open(database.db, kv, {
+      jwtSecret: config.JWT_SECRET,
+      ttlMinutes: config.JWT_TTL_MINUTES,
+      chainId: network ? Number(network.id.split(":")[1]) : undefined,
+      publicUrl: config.PUBLIC_URL,
+    });
+    if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+      await accounts.ensureAdmin(config.ADMIN_EMAIL.toLowerCase(), config.ADMIN_PASSWORD);
+    }
+    const sessionEvents = new SessionEvents(pubsub, logger);
+    const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
+    const executorOptions = {
+      timeoutMs: config.EXECUTE_TIMEOUT_MS,
+      maxResponseBytes: config.EXECUTE_MAX_RESPONSE_BYTES,
+    };
+    const executions = new ExecuteService(
+      new ExecuteStore(database.db),
+      catalog,
+      accounts,
+      // The configuration's own robots are trusted; an owner's robot is called through the SSRF guard.
+      (robot, job) =>
+        executeService(robot.endpoint, job, {
+          ...executorOptions,
+          dispatcher: robot.ownerId ? ownersDispatcher : directDispatcher,
+        }),
+      kv,
+      sessionEvents,
+      logger,
+      { sessionMinutes: config.PAYMENT_SESSION_MINUTES, timeoutMs: config.EXECUTE_TIMEOUT_MS },
+      network &&
+        payments && {
+          network,
+          payments,
+          verifier: evmTransferVerifier({
+            rpcUrl: network.rpcUrl,
+            confirmations: config.VERIFY_CONFIRMATIONS,
+          }),
+        },
+    );
+    const expiry = setInterval(
+      () => executions.sweep().catch((err) => logger.error({ err }, "expiring payment sessions failed")),
+      PAYMENT_SESSION_SWEEP_MS,
+    );
+    closers.push(async () => clearInterval(expiry));
+
     const app = new OpenAPIHono();
     app.onError(errorHandler(logger));
     app.notFound((c) => c.json({ detail: "Not Found" }, 404));
     app.use(secureHeaders());
-    app.use(cors({ origin: config.CORS_ORIGINS, credentials: true }));
+    app.use(cors({ origin: config.CORS_ORIGINS, credentials: true, exposeHeaders: EXPOSED_HEADERS }));
     app.use(
       bodyLimit({
         maxSize: MAX_BODY_BYTES,
@@ -142,7 +286,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     );
     app.route(
       "/api/v1/access",
-      accessRoutes(access, auth, buy, {
+      accessRoutes(access, controlAuth, buy, {
         network: network?.id ?? null,
         payTo: network?.payTo ?? null,
         paymentEnabled: config.PAYMENT_ENABLED,
@@ -150,8 +294,46 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         sessionPrice: config.SESSION_PRICE,
       }),
     );
-    app.route("/api/v1/robot", robotRoutes(robots, access, auth));
+    app.route("/api/v1/robot", robotRoutes(robots, access, controlAuth));
     app.route("/api/v1/robots", robotListRoutes(robots, access));
+
+    // The second plan's API. Its bearer tokens are account JWTs; /api/v1's are session tokens.
+    for (const path of ["/api/robots", "/api/robots/*", "/api/execute/*", "/api/payments", "/api/payments/*"])
+      app.use(path, authenticate(accounts));
+    app.use("/api/executions", authenticate(accounts));
+    app.use("/api/admin/*", authenticate(accounts), requireRole("admin"));
+    app.route("/api/auth", authRoutes(accounts));
+    app.route("/api/admin", adminUserRoutes(accounts));
+    app.route("/api/admin", adminRobotRoutes(catalog));
+    app.route("/api/admin", listingRoutes(executions, catalog, true));
+    app.route(
+      "/api/robots",
+      catalogRoutes(
+        catalog,
+        async (robotId) => (await executions.recentPayments(robotId)).map(recentPayment),
+        requireRole("robot_owner", "admin"),
+      ),
+    );
+    const perCaller = rateLimit({
+      kv,
+      limit: config.EXECUTE_RATE_LIMIT,
+      windowMs: 60_000,
+      scope: "/api/execute",
+      key: (c) =>
+        (c.var as { user?: { id: string } }).user?.id ?? clientIp(c, { trustProxy: config.TRUST_PROXY }),
+    });
+    app.route("/api", executeRoutes(executions, perCaller));
+    app.route("/api", listingRoutes(executions, catalog));
+    app.route(
+      "/",
+      sessionSocketRoutes(sessionEvents, (id) => executions.status(id), logger),
+    );
+
+    app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+      type: "http",
+      scheme: "bearer",
+      description: "An account's access token (POST /api/auth/login), or on /api/v1 a session token",
+    });
     app.doc31("/openapi.json", {
       openapi: "3.1.0",
       info: { title: "robo402", version: "0.1.0", description: "Pay robots over HTTP 402" },

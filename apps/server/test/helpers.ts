@@ -70,6 +70,7 @@ export async function startTestPlatform(
   const storage = await testStorage();
   const config = loadConfig({
     SIMULATED_ROBOTS: "",
+    SIMULATED_SERVICES: "false",
     ROBOTS: robotsEnv(sims),
     PAYMENT_ENABLED: "false",
     ...storage.env,

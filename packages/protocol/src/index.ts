@@ -1,3 +1,5 @@
 export * from "./access.ts";
+export * from "./auth.ts";
 export * from "./errors.ts";
+export * from "./marketplace.ts";
 export * from "./robot.ts";

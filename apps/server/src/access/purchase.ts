@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
-import { refusalBody } from "../payments/gate.ts";
+import { type Offer, refusalBody } from "../payments/gate.ts";
 import { alreadyUsed, type PaymentService } from "../payments/service.ts";
+import type { RobotEntry } from "../robots/registry.ts";
 import type { RobotService } from "../robots/service.ts";
 import type { AccessService } from "./service.ts";
 import type { AccessSession } from "./store.ts";
@@ -28,6 +29,8 @@ export function freePurchase(access: AccessService): PurchaseHandler {
   };
 }
 
+export const PURCHASE_PATH = "/api/v1/access/purchase";
+
 export type CrashPoint = "verify" | "lock" | "settle" | "session";
 
 /**
@@ -39,6 +42,8 @@ export function paidPurchase(
   access: AccessService,
   payments: PaymentService,
   robots: RobotService,
+  /** What a session on this robot costs, who is paid, and how x402 describes it (its catalog listing). */
+  termsFor: (robot: RobotEntry) => Omit<Offer, "path">,
   logger: Logger,
   crashAfter?: CrashPoint,
 ): PurchaseHandler {
@@ -56,7 +61,7 @@ export function paidPurchase(
     // Tell a buyer the robot is unavailable before asking for money.
     if (!hasPayment) await access.assertAvailable(robot);
 
-    const checkout = await payments.checkout(c, resource);
+    const checkout = await payments.checkout(c, resource, { path: PURCHASE_PATH, ...termsFor(robot) });
     if (checkout.kind === "repeat") {
       const repeated = checkout.payment.sessionId
         ? await access.reissue(checkout.payment.sessionId)

@@ -47,8 +47,9 @@ export class AccessService extends EventEmitter<AccessEvents> {
     super();
   }
 
-  /** 503 when the robot's motor board does not answer. */
+  /** 403 when an admin suspended the robot, 503 when it is not for sale now or its motor board does not answer. */
   async assertOnline(robot: RobotEntry): Promise<void> {
+    this.robots.assertForSale(robot);
     if (!(await this.robots.info(robot))) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
   }
 

@@ -8,6 +8,18 @@ export interface RobotEntry {
   readonly driver: "tumbller";
   readonly motorUrl: string;
   readonly cameraUrl: string;
+  /** How the marketplace sells it; absent until the catalog has listed it. */
+  readonly listing?: Listing;
+}
+
+/** A drive robot's terms in the catalog: what a session costs, who is paid, and whether it is for sale. */
+export interface Listing {
+  readonly robotId: string;
+  /** USDC per session, decimal string. */
+  readonly price: string;
+  readonly payTo: string;
+  readonly status: "active" | "inactive" | "maintenance";
+  readonly suspended: boolean;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -88,13 +100,20 @@ export function readRobotsFile(path: string): RobotEntry[] {
 }
 
 export class RobotRegistry {
-  readonly #byId = new Map<string, RobotEntry>();
+  #byId = new Map<string, RobotEntry>();
 
   constructor(entries: Iterable<RobotEntry>) {
+    this.replace(entries);
+  }
+
+  /** Swaps the whole registry at once (the catalog reloads it when a robot is added or changed). */
+  replace(entries: Iterable<RobotEntry>): void {
+    const byId = new Map<string, RobotEntry>();
     for (const entry of entries) {
-      if (this.#byId.has(entry.id)) throw new Error(`robot '${entry.id}' is registered twice`);
-      this.#byId.set(entry.id, entry);
+      if (byId.has(entry.id)) throw new Error(`robot '${entry.id}' is registered twice`);
+      byId.set(entry.id, entry);
     }
+    this.#byId = byId;
   }
 
   /** Case-insensitive, like the plan's hosts. */

@@ -40,6 +40,33 @@ export class RobotService {
     return this.registry.list();
   }
 
+  /**
+   * Takes a new set of robots (the catalog changed). A robot whose addresses changed gets a new driver and
+   * camera poller; one that left is stopped being watched.
+   */
+  reload(entries: RobotEntry[]): void {
+    const next = new Map(entries.map((entry) => [entry.id, entry]));
+    for (const previous of this.registry.list()) {
+      const entry = next.get(previous.id);
+      if (entry && entry.motorUrl === previous.motorUrl && entry.cameraUrl === previous.cameraUrl) continue;
+      this.#drivers.delete(previous.id);
+      this.#info.delete(previous.id);
+      this.#cameras.get(previous.id)?.close();
+      this.#cameras.delete(previous.id);
+    }
+    this.registry.replace(entries);
+  }
+
+  /** Refuses a robot its listing does not offer for sale now: suspended (403) or not active (503). */
+  assertForSale(entry: RobotEntry): void {
+    const listing = entry.listing;
+    if (!listing) return;
+    if (listing.suspended)
+      throw new HttpError(403, `Robot '${entry.id}' is suspended by an administrator and cannot be bought.`);
+    if (listing.status !== "active")
+      throw new HttpError(503, `Robot '${entry.id}' is ${listing.status}; it cannot be bought right now.`);
+  }
+
   /** The motor board's /info, or null when it does not answer (cached for a second). */
   info(entry: RobotEntry): Promise<RobotInfo | null> {
     const cached = this.#info.get(entry.id);

@@ -1,4 +1,5 @@
-import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
+import { type RobotSim, SERVICE_KINDS, startRobotSim, startServiceRobot } from "@robo402/robot-sim";
+import type { ConfiguredServiceRobot } from "./catalog.ts";
 import type { RobotEntry } from "./registry.ts";
 
 /** Starts one robot-sim per name on free loopback ports, registered like real robots. */
@@ -13,4 +14,36 @@ export async function startSimulatedRobots(
     cameraUrl: sim.cameraUrl,
   }));
   return { entries, sims };
+}
+
+// What the simulated services cost, in USDC per call.
+const SERVICE_PRICES = { snapshot: "0.01", "data-analysis": "0.02" } as const;
+const SERVICE_DESCRIPTIONS = {
+  snapshot: "A picture from a Tumbller's camera, taken the moment you pay.",
+  "data-analysis": "Statistics of a list of numbers: count, sum, mean, median, min, max, standard deviation.",
+} as const;
+
+/**
+ * Starts the simulated service robots (`snapshot` of `cameraUrl`'s pictures, `data-analysis`), listed
+ * like any robot, paid to `payTo`.
+ */
+export async function startSimulatedServices(
+  cameraUrl: string | undefined,
+  payTo: string,
+): Promise<{ robots: ConfiguredServiceRobot[]; close: () => Promise<void> }> {
+  const kinds = SERVICE_KINDS.filter((kind) => kind !== "snapshot" || cameraUrl);
+  const started = await Promise.all(kinds.map((kind) => startServiceRobot({ kind, cameraUrl })));
+  return {
+    robots: started.map((robot) => ({
+      name: `sim-${robot.kind}`,
+      description: SERVICE_DESCRIPTIONS[robot.kind],
+      endpoint: robot.url,
+      services: [robot.kind],
+      price: SERVICE_PRICES[robot.kind],
+      payTo,
+    })),
+    close: async () => {
+      await Promise.all(started.map((robot) => robot.close()));
+    },
+  };
 }

@@ -1,0 +1,37 @@
+import type { ExecutionLogResponse, PaymentSessionResponse } from "@robo402/protocol";
+import type { z } from "zod";
+import { trimDecimal } from "../robots/catalog.ts";
+import type { ExecutionLog, PaymentSession } from "./store.ts";
+
+export function paymentJson(session: PaymentSession): z.infer<typeof PaymentSessionResponse> {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    robot_id: session.robotId,
+    amount: trimDecimal(session.amount),
+    currency: "USDC",
+    network: session.network,
+    asset: session.asset,
+    recipient_address: session.recipientAddress,
+    status: session.status,
+    tx_signature: session.txSignature,
+    payer: session.payer,
+    service: session.service,
+    created_at: session.createdAt.toISOString(),
+    expires_at: session.expiresAt.toISOString(),
+    paid_at: session.paidAt?.toISOString() ?? null,
+  };
+}
+
+export function executionJson(log: ExecutionLog): z.infer<typeof ExecutionLogResponse> {
+  return {
+    id: log.id,
+    session_id: log.sessionId,
+    robot_id: log.robotId,
+    user_id: log.userId,
+    status: log.status,
+    response_time: log.responseTime,
+    error: log.error,
+    executed_at: log.executedAt.toISOString(),
+  };
+}

@@ -1,0 +1,106 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import {
+  ExecuteRequest,
+  ExecuteResponse,
+  PlanPaymentRequired,
+  VerifyPaymentRequest,
+  VerifyPaymentResponse,
+} from "@robo402/protocol";
+import { declareDiscoveryExtension } from "@x402/extensions/bazaar";
+import type { MiddlewareHandler } from "hono";
+import type { AuthEnv } from "../auth/middleware.ts";
+import { validationHook } from "../http/errors.ts";
+import { errors, json } from "../http/openapi.ts";
+import type { CatalogRobot } from "../robots/catalog-store.ts";
+import type { ExecuteService } from "./service.ts";
+
+const RobotId = z.object({ robot_id: z.uuid({ message: "must be a robot id (a UUID)" }) });
+
+const execute = createRoute({
+  method: "post",
+  path: "/execute/{robot_id}",
+  summary: "Run a robot's service, paid per call",
+  description:
+    "Without payment: 402 with a payment session (the plan's X-Payment-* headers and body) and x402's `accepts[]` (PAYMENT-REQUIRED). Pay either way: an x402 client retries with PAYMENT-SIGNATURE; a plan-style client transfers the amount, posts the transaction to /api/payments/verify and retries with X-Session-ID. The service runs before money moves: a failed call is not charged.",
+  request: {
+    params: RobotId,
+    headers: z.object({
+      "x-session-id": z.string().optional(),
+      "payment-signature": z.string().optional(),
+    }),
+    // A plan-style payload without `input` is taken whole as the input.
+    body: { content: { "application/json": { schema: ExecuteRequest } }, required: false },
+  },
+  responses: {
+    200: json(ExecuteResponse, "The service's result"),
+    402: json(PlanPaymentRequired, "Payment required (or refused, with `detail` saying why)"),
+    ...errors({
+      403: "The robot is suspended, or the session belongs to another account",
+      404: "No such robot or payment session",
+      409: "The robot is sold by time, or the session is used, in use or for another robot",
+      422: "The robot does not sell that service",
+      429: "Too many calls; see Retry-After",
+      502: "The robot failed (not charged)",
+      504: "The robot did not answer in time (not charged)",
+    }),
+  },
+});
+
+const verify = createRoute({
+  method: "post",
+  path: "/payments/verify",
+  summary: "Check an on-chain transfer and mark its payment session paid",
+  description:
+    "The transfer must be confirmed, pay the session's recipient at least its amount in its asset, come after the session opened (and from the account's linked wallet, if it has one), and never have paid anything before.",
+  request: { body: { content: { "application/json": { schema: VerifyPaymentRequest } }, required: true } },
+  responses: {
+    200: json(VerifyPaymentResponse, "Verified: the session is paid"),
+    400: json(VerifyPaymentResponse, "Not verified, with the reason (`code` says which check failed)"),
+    ...errors({ 404: "No such payment session" }),
+  },
+});
+
+/** `/api/execute/*` and `/api/payments/verify`: the second plan's pay-per-call. */
+export function executeRoutes(executions: ExecuteService, rateLimit: MiddlewareHandler) {
+  const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
+  app.use("/execute/*", rateLimit);
+  return app
+    .openapi(execute, async (c) => {
+      const robot = await executions.callable(c.req.valid("param").robot_id);
+      // A body is optional (a robot's first service with no input); when sent, it was validated above.
+      const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
+      const job = executions.job(robot, body);
+      const result = await executions.execute(c, robot, job, c.var.user, discovery(robot));
+      if (result.kind === "payment-required")
+        return c.json(result.body as z.infer<typeof PlanPaymentRequired>, 402, result.headers);
+      return c.json(result.body, 200, result.headers);
+    })
+    .openapi(verify, async (c) => {
+      const { session_id, tx_signature } = c.req.valid("json");
+      const result = await executions.verify(session_id, tx_signature);
+      if (result.verified) return c.json(result, 200);
+      return c.json({ ...result, detail: result.error }, 400);
+    });
+}
+
+/** x402's bazaar extension: how an agent calls this robot, so discovery services can list it. */
+function discovery(robot: CatalogRobot): Record<string, unknown> {
+  return declareDiscoveryExtension({
+    bodyType: "json",
+    input: { service: robot.services[0], input: {} },
+    inputSchema: {
+      type: "object",
+      properties: {
+        service: { type: "string", enum: robot.services, description: "The service to run" },
+        input: { description: "The service's input" },
+      },
+    },
+    output: {
+      example: { success: true, data: {}, service: robot.services[0], response_time: 120 },
+      schema: z.toJSONSchema(ExecuteResponse, { io: "output", unrepresentable: "any" }) as Record<
+        string,
+        unknown
+      >,
+    },
+  });
+}

@@ -1,0 +1,276 @@
+import { createHash } from "node:crypto";
+import type { RobotCreate, RobotResponse, RobotUpdate } from "@robo402/protocol";
+import type { Logger } from "pino";
+import { type Db, isUniqueViolation } from "../db/client.ts";
+import type { Role } from "../db/schema.ts";
+import { HttpError } from "../http/errors.ts";
+import type {
+  CatalogFilter,
+  CatalogRobot,
+  CatalogStore,
+  ExecutionTally,
+  NewCatalogRobot,
+} from "./catalog-store.ts";
+import type { RobotEntry } from "./registry.ts";
+
+/** Who asks: enough of an account to decide what it may see and change. */
+export interface Caller {
+  readonly id: string;
+  readonly role: Role;
+}
+
+/** Judges a URL given over the API (owners and admins alike): the SSRF guard, robots/endpoint-guard.ts. */
+export type UrlCheck = (url: string) => Promise<{ ok: true; url: string } | { ok: false; reason: string }>;
+
+/** A robot the platform's own configuration brings (ROBOTS, the simulators), sold by time. */
+export interface ConfiguredDriveRobot {
+  readonly entry: RobotEntry;
+  readonly price: string;
+  readonly payTo: string;
+}
+
+/** A service robot the platform's own configuration brings (the simulated `snapshot`, `data-analysis`). */
+export interface ConfiguredServiceRobot {
+  readonly name: string;
+  readonly description: string;
+  readonly endpoint: string;
+  readonly services: string[];
+  readonly price: string;
+  readonly payTo: string;
+}
+
+/**
+ * The marketplace's registry: who may list, see and change which robot. Drive robots (the Tumbllers) are
+ * rows like any other; after every change the control path's registry is reloaded from here (`onChange`).
+ */
+export class RobotCatalog {
+  constructor(
+    private readonly store: CatalogStore,
+    private readonly checkUrl: UrlCheck,
+    private readonly logger: Logger,
+    /** Given the drive robots after any change (here or, via `reload`, on another instance). */
+    private readonly onChange: (driveRobots: RobotEntry[]) => Promise<void>,
+    /** Tells the other server instances that the catalog changed (they call `reload`). */
+    private readonly announce: () => Promise<void> = async () => {},
+  ) {}
+
+  /** Lists robots for the public (active, not suspended) or, with `mine`, the caller's own. */
+  async list(filter: { service?: string; mine?: boolean }, caller?: Caller): Promise<CatalogRobot[]> {
+    if (!filter.mine) return this.store.list({ service: filter.service });
+    if (!caller) throw new HttpError(401, "Log in to list your own robots.");
+    const query: CatalogFilter = { service: filter.service, includeHidden: true, ownerId: caller.id };
+    return this.store.list(query);
+  }
+
+  /** Everything, suspended and inactive robots included: the admin's view. */
+  listAll(): Promise<CatalogRobot[]> {
+    return this.store.list({ includeHidden: true });
+  }
+
+  /** The robot `id`; 404 when it does not exist or was deleted. */
+  async get(id: string): Promise<CatalogRobot> {
+    const robot = await this.store.get(id);
+    if (!robot) throw new HttpError(404, `Robot ${id} not found.`);
+    return robot;
+  }
+
+  /** The robot `id` if `caller` owns it or is an admin; 403 otherwise. */
+  async getOwned(id: string, caller: Caller): Promise<CatalogRobot> {
+    const robot = await this.get(id);
+    if (!canManage(robot, caller))
+      throw new HttpError(403, "Only this robot's owner or an admin may do that.");
+    return robot;
+  }
+
+  async create(input: RobotCreate, caller: Caller): Promise<CatalogRobot> {
+    const endpoint = await this.#checked("endpoint", input.endpoint);
+    const cameraUrl = input.camera_url ? await this.#checked("camera_url", input.camera_url) : null;
+    let robot: CatalogRobot;
+    try {
+      robot = await this.store.insert({
+        ownerId: caller.id,
+        name: input.name,
+        description: input.description ?? null,
+        price: input.price,
+        walletAddress: input.wallet_address,
+        services: input.driver === "tumbller" ? ["drive"] : input.services,
+        endpoint,
+        cameraUrl,
+        status: input.status ?? "active",
+        driver: input.driver,
+        host: input.host ?? null,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new HttpError(409, `A robot with host '${input.host}' is already registered.`);
+      throw error;
+    }
+    this.logger.info({ robot: robot.id, owner: caller.id, driver: robot.driver }, "robot registered");
+    if (robot.host) await this.#changed();
+    return robot;
+  }
+
+  async update(id: string, patch: RobotUpdate, caller: Caller): Promise<CatalogRobot> {
+    const robot = await this.getOwned(id, caller);
+    const changes: Partial<NewCatalogRobot> = {
+      name: patch.name,
+      description: patch.description,
+      price: patch.price,
+      walletAddress: patch.wallet_address,
+      status: patch.status,
+    };
+    if (patch.services) {
+      if (robot.driver === "tumbller")
+        throw new HttpError(422, "A tumbller robot sells 'drive' (time-based control) only.");
+      changes.services = patch.services;
+    }
+    if (patch.endpoint) changes.endpoint = await this.#checked("endpoint", patch.endpoint);
+    if (patch.camera_url !== undefined)
+      changes.cameraUrl = patch.camera_url && (await this.#checked("camera_url", patch.camera_url));
+    const updated = await this.store.update(id, withoutUndefined(changes));
+    if (!updated) throw new HttpError(404, `Robot ${id} not found.`);
+    if (updated.host) await this.#changed();
+    return updated;
+  }
+
+  async remove(id: string, caller: Caller): Promise<void> {
+    const robot = await this.getOwned(id, caller);
+    await this.store.update(id, { deletedAt: new Date() });
+    this.logger.info({ robot: id, by: caller.id }, "robot deleted");
+    if (robot.host) await this.#changed();
+  }
+
+  /** Admin only (the route checks the role): hides the robot and refuses its calls, whatever its owner sets. */
+  async suspend(id: string, reason: string | null): Promise<CatalogRobot> {
+    await this.get(id);
+    const updated = await this.store.update(id, { suspendedAt: new Date(), suspendReason: reason });
+    if (!updated) throw new HttpError(404, `Robot ${id} not found.`);
+    if (updated.host) await this.#changed();
+    return updated;
+  }
+
+  async unsuspend(id: string): Promise<CatalogRobot> {
+    await this.get(id);
+    const updated = await this.store.update(id, { suspendedAt: null, suspendReason: null });
+    if (!updated) throw new HttpError(404, `Robot ${id} not found.`);
+    if (updated.host) await this.#changed();
+    return updated;
+  }
+
+  /** Adds one execution to the robot's counters, inside the caller's transaction (execution's outcome and payment). */
+  tally(robotId: string, tally: ExecutionTally, db: Db): Promise<void> {
+    return this.store.tally(robotId, tally, db);
+  }
+
+  /** Brings the configured robots into the catalog (at start) and loads the control path's registry. */
+  async syncConfigured(drive: ConfiguredDriveRobot[], services: ConfiguredServiceRobot[]): Promise<void> {
+    for (const { entry, price, payTo } of drive) {
+      await this.store.upsertConfigured({
+        name: entry.id,
+        description: "Tumbller self-balancing robot with a camera: drive it live, paid by time.",
+        price,
+        walletAddress: payTo,
+        services: ["drive"],
+        endpoint: entry.motorUrl,
+        cameraUrl: entry.cameraUrl,
+        driver: "tumbller",
+        host: entry.id,
+      });
+    }
+    await this.store.retireUnconfigured(
+      drive.map(({ entry }) => entry.id),
+      services.map((robot) => configuredId(robot.name)),
+    );
+    for (const robot of services) {
+      await this.store.upsertById({
+        id: configuredId(robot.name),
+        name: robot.name,
+        description: robot.description,
+        price: robot.price,
+        walletAddress: robot.payTo,
+        services: robot.services,
+        endpoint: robot.endpoint,
+        driver: "http-service",
+      });
+    }
+    await this.reload();
+  }
+
+  /** Reloads the drive robots from the database into the control path (also when another instance changed them). */
+  async reload(): Promise<void> {
+    const rows = await this.store.driveRobots();
+    await this.onChange(rows.map(toEntry));
+  }
+
+  async #changed(): Promise<void> {
+    await this.reload();
+    await this.announce();
+  }
+
+  async #checked(field: string, url: string): Promise<string> {
+    const verdict = await this.checkUrl(url);
+    if (!verdict.ok) throw new HttpError(422, `${field} refused: ${verdict.reason}`);
+    return verdict.url;
+  }
+}
+
+export const canManage = (robot: CatalogRobot, caller: Caller) =>
+  caller.role === "admin" || robot.ownerId === caller.id;
+
+/** A stable id for a robot the configuration names, so restarts update the same row. */
+export function configuredId(name: string): string {
+  const hex = createHash("sha256").update(`robo402:configured:${name}`).digest("hex");
+  // Shaped as a version-4-looking UUID so PostgreSQL's uuid type takes it.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function toEntry(row: CatalogRobot): RobotEntry {
+  return {
+    id: row.host ?? row.id,
+    driver: "tumbller",
+    motorUrl: row.endpoint,
+    cameraUrl: row.cameraUrl ?? row.endpoint,
+    listing: {
+      robotId: row.id,
+      price: row.price,
+      payTo: row.walletAddress,
+      status: row.status,
+      suspended: row.suspendedAt !== null,
+    },
+  };
+}
+
+/** A robot as the API shows it; where it is reached only to its owner and admins. */
+export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
+  const manager = viewer !== undefined && canManage(robot, viewer);
+  return {
+    id: robot.id,
+    owner_id: robot.ownerId,
+    name: robot.name,
+    description: robot.description,
+    price: trimDecimal(robot.price),
+    currency: "USDC",
+    wallet_address: robot.walletAddress,
+    services: robot.services,
+    status: robot.status,
+    driver: robot.driver,
+    host: robot.host,
+    ...(manager && { endpoint: robot.endpoint, camera_url: robot.cameraUrl }),
+    suspended: robot.suspendedAt !== null,
+    created_at: robot.createdAt.toISOString(),
+    metrics: {
+      total_executions: robot.executionCount,
+      avg_response_time: robot.avgResponseTime,
+      success_rate: robot.successRate,
+    },
+  };
+}
+
+/** PostgreSQL's numeric(20,6) reads "0.050000"; people read "0.05". */
+export function trimDecimal(value: string): string {
+  return value.includes(".") ? value.replace(/\.?0+$/, "") : value;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
