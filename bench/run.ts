@@ -7,6 +7,13 @@
  * - motor command: the platform's /api/v1/robot/motor/forward against the robot-sim's own endpoint.
  * - paid purchase: the whole x402 round trip (402 → sign → verify → settle → session) on a devchain,
  *   against the same round trip through a bare `@x402/hono` paymentMiddleware route.
+ * - session check: the motor route's session and lock lookup with the session cache, against a database
+ *   read per call (session-check.ts).
+ * - camera fan-out: fps to 1, 10 and 100 stream viewers and the camera board's requests, against one
+ *   poller straight to the camera board (camera.ts).
+ * - scale: the motor command's p50/p99 with 1 → 1,000 robots and 1 → 500 sessions, against 1 and 1 (scale.ts).
+ *
+ * The output goes to bench/RESULTS.md too, above the previous runs (results.ts).
  *
  * Every child (servers, robot-sims, the devchain with anvil) is stopped at the end, on error and on
  * Ctrl-C too; each also ends itself should the bench die (orphan-guard.mjs).
@@ -14,8 +21,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createPublicClient, erc20Abi, http } from "viem";
 import { startServer } from "../e2e/harness.ts";
+import { measureCameraFanout } from "./camera.ts";
 import { type Figures, measure } from "./measure.ts";
 import {
   Cleanup,
@@ -27,6 +36,10 @@ import {
   stopChild,
 } from "./processes.ts";
 import { type Legs, measurePurchases, type PurchaseTarget } from "./purchase.ts";
+import { machine, recordRun } from "./results.ts";
+import { measureScale } from "./scale.ts";
+import { measureSessionChecks } from "./session-check.ts";
+import { cameraTable, scaleTable, sessionCheckTable } from "./tables.ts";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -50,6 +63,17 @@ const PARALLEL = Math.min(8, Number(process.env.BENCH_PARALLEL_PURCHASES ?? 0));
 /** Devchain accounts 0..7 pay; 8 is the payee; 9 signs the facilitator's settlements. */
 const PAYERS = [0, 1, 2, 3, 4, 5, 6, 7];
 const PAYEE = 8;
+
+/** Turns each side of the session check takes, and how long each turn lasts. */
+const SESSION_ROUNDS = 4;
+const SESSION_ROUND_MS = Number(process.env.BENCH_SESSION_ROUND_MS ?? 500);
+const CAMERA_VIEWERS = [1, 10, 100];
+const CAMERA_SECONDS = Number(process.env.BENCH_CAMERA_SECONDS ?? 5);
+const CAMERA_INTERVAL_MS = 150; // the platform's default CAMERA_INTERVAL_MS
+const SCALE_ROBOTS = [1, 100, 1000];
+const SCALE_SESSIONS = [10, 100, 500];
+const SCALE_SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 2000);
+const RESULTS = new URL("./RESULTS.md", import.meta.url);
 
 interface DevchainInfo {
   rpcUrl: string;
@@ -217,38 +241,77 @@ function raise(message: string): never {
 
 async function main(cleanup: Cleanup): Promise<void> {
   const started = performance.now();
+  // In this process, before any child runs: it measures the platform's classes, not a server.
+  const sessionChecks = await measureSessionChecks({ rounds: SESSION_ROUNDS, roundMs: SESSION_ROUND_MS });
   const sims = await Promise.all(["bench-tumbller", "bench-tumbller-2"].map(startSimProcess));
   for (const sim of sims) cleanup.add("a robot-sim", () => stopChild(sim.child));
 
   const motor = await motorRow(cleanup, sims[0] as SimProcess, "bench-tumbller");
   const purchases = await purchaseRow(cleanup, sims);
+  const camera = await measureCameraFanout(cleanup, {
+    viewers: CAMERA_VIEWERS,
+    seconds: CAMERA_SECONDS,
+    intervalMs: CAMERA_INTERVAL_MS,
+  });
+  const scaleSims = [
+    ...sims,
+    ...(await Promise.all(["bench-tumbller-3", "bench-tumbller-4"].map(startSimProcess))),
+  ];
+  for (const sim of scaleSims.slice(sims.length)) cleanup.add("a robot-sim", () => stopChild(sim.child));
+  const scale = await measureScale(cleanup, scaleSims, {
+    robots: SCALE_ROBOTS,
+    sessions: SCALE_SESSIONS,
+    samples: SCALE_SAMPLES,
+  });
 
-  console.log(
+  const lines: string[] = [];
+  const say = (line = "") => {
+    console.log(line);
+    lines.push(line);
+  };
+  say(
     `robo402 bench — ${SAMPLES} sequential samples for latency, ${CONNECTIONS} connections × ${SECONDS} s for req/s`,
   );
-  console.log(
+  say(
     `paid purchases — ${PURCHASES} sequential per side after ${PURCHASE_WARMUP} to warm up (in turns of ${PURCHASE_BLOCK}), ${PARALLEL > 0 ? `then ${PURCHASES} with ${PARALLEL} payers at once for purchases/s` : "purchases/s sequential (1000 / mean ms)"}; ${purchases.purchases} settled on chain, payee balance checked`,
   );
-  console.log("");
-  console.log(
+  say();
+  say(
     "| row | platform p50 / p99 ms | platform req/s | baseline p50 / p99 ms | baseline req/s | p50 ratio | added p50 | req/s ratio |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  console.log(`| ${motor} |`);
-  console.log(`| ${purchases.line} |`);
-  console.log("");
+  say("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  say(`| ${motor} |`);
+  say(`| ${purchases.line} |`);
+  say();
   const ratio = purchases.subject.p50 / purchases.baseline.p50;
-  console.log(
+  say(
     `paid purchase: p50 ${ratio.toFixed(2)}× the bare middleware (target ≤ ${PURCHASE_TARGET.toFixed(2)}×: ${ratio <= PURCHASE_TARGET ? "within" : "over"}), ` +
       `p99 ${(purchases.subject.p99 / purchases.baseline.p99).toFixed(2)}×, purchases/s ${(purchases.subject.rps / purchases.baseline.rps).toFixed(2)}× (req/s columns are purchases/s on this row)`,
   );
   const legs = (name: keyof Legs) =>
     `${ms(purchases.subjectLegs[name])} / ${ms(purchases.baselineLegs[name])}`;
-  console.log(
+  say(
     `paid purchase, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
       `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
   );
-  console.log(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  say();
+  say(
+    `session check — ${SESSION_ROUNDS} turns of ${SESSION_ROUND_MS} ms per side, one call at a time, PGlite, in-process session cache`,
+  );
+  say();
+  for (const line of sessionCheckTable(sessionChecks)) say(line);
+  say();
+  for (const line of cameraTable(camera)) say(line);
+  say();
+  say(
+    `scale — ${SCALE_SAMPLES} motor commands per step, one at a time, the sessions' drivers taking turns; robots spread over ${scaleSims.length} robot-sims`,
+  );
+  say();
+  for (const line of scaleTable(scale)) say(line);
+  say();
+  say(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
+  console.log(`written to ${fileURLToPath(RESULTS)}`);
 }
 
 const cleanup = new Cleanup();
