@@ -26,6 +26,7 @@ import { executeRoutes } from "./execute/routes.ts";
 import { ExecuteService } from "./execute/service.ts";
 import type { PaymentSession } from "./execute/store.ts";
 import { ExecuteStore } from "./execute/store.ts";
+import { docsRoutes } from "./http/docs.ts";
 import { errorHandler, HttpError } from "./http/errors.ts";
 import { clientIp, rateLimit } from "./http/rate-limit.ts";
 import { openKv, openPubSub } from "./kv/index.ts";
@@ -338,6 +339,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       openapi: "3.1.0",
       info: { title: "robo402", version: "0.1.0", description: "Pay robots over HTTP 402" },
     });
+    app.route("/", docsRoutes());
 
     return { app, access, robots, database, network, close };
   } catch (error) {

@@ -47,7 +47,8 @@ beforeAll(async () => {
       EXECUTE_RATE_LIMIT: "20",
     },
   });
-  server = await listen((request) => t.platform.app.fetch(request));
+  // The node bindings (env) carry the socket a WebSocket upgrade needs.
+  server = await listen((request, env) => t.platform.app.fetch(request, env as object));
   owner = await signUp("owner@robo402.test", "robot_owner");
   user = await signUp("user@robo402.test", "user");
   admin = await logIn("admin@robo402.test", "admin-password");
@@ -277,6 +278,13 @@ describe("pay per call with the plan's flow: transfer, verify, retry with X-Sess
     expect(await verified.json()).toEqual({ verified: true, session_id: sessionId, tx_signature: tx });
     await expect.poll(() => messages).toContain(JSON.stringify({ status: "paid" }));
 
+    // The robot failing leaves the paid session usable: the caller retries with it.
+    analyst.faults = { errorStatus: 503 };
+    const failed = await execute(user, NUMBERS, { "x-session-id": sessionId });
+    analyst.faults = {};
+    expect(failed.status).toBe(502);
+    expect(((await failed.json()) as { detail: string }).detail).toMatch(/stays paid: retry with it\.$/);
+
     const paid = await execute(user, NUMBERS, { "x-session-id": sessionId });
     expect(paid.status).toBe(200);
     expect(((await paid.json()) as { data: { count: number } }).data.count).toBe(4);
@@ -345,12 +353,12 @@ describe("what owners, users and admins see", () => {
     const metrics = (await response.json()) as Record<string, unknown> & { recent_payments: unknown[] };
     expect(metrics).toMatchObject({
       robot_id: robotId,
-      total_executions: 3,
+      total_executions: 4,
       successful_executions: 2,
-      failed_executions: 1,
+      failed_executions: 2,
       total_revenue: "0.1",
     });
-    expect(metrics.success_rate).toBeCloseTo(2 / 3);
+    expect(metrics.success_rate).toBeCloseTo(2 / 4);
     expect(metrics.recent_payments).toHaveLength(2);
 
     const me = (await (await call("/api/auth/me", user)).json()) as { total_spent: string };
@@ -423,5 +431,32 @@ describe("what owners, users and admins see", () => {
       200,
     );
     expect((await execute(user, NUMBERS)).status).toBe(402);
+  });
+});
+
+describe("the API describes itself", () => {
+  it("/openapi.json covers both plans' routes and /docs renders it without the internet", async () => {
+    const spec = (await (await call("/openapi.json", undefined)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/v1/access/purchase",
+        "/api/v1/robot/motor/{command}",
+        "/api/auth/login",
+        "/api/robots",
+        "/api/robots/{id}/metrics",
+        "/api/execute/{robot_id}",
+        "/api/payments/verify",
+        "/api/admin/users",
+        "/api/admin/robots/{id}/suspend",
+      ]),
+    );
+    const page = await call("/docs", undefined);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('src="/docs/assets/swagger-ui-bundle.js"');
+    const bundle = await call("/docs/assets/swagger-ui-bundle.js", undefined);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
 });
