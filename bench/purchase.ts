@@ -1,4 +1,4 @@
-import { payingFetch } from "@robo402/client";
+import { type PayerOptions, payingFetch } from "@robo402/client";
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
 import { generatePaymentId } from "@x402/extensions/payment-identifier";
 import { type Figures, percentile } from "./measure.ts";
@@ -12,9 +12,12 @@ export interface PurchaseTarget {
   readonly release?: (answer: unknown) => Promise<void>;
 }
 
+/** What pays: an EVM key or a Solana keypair (with its RPC). */
+export type PayerKey = Pick<PayerOptions, "privateKey" | "solana">;
+
 export interface PurchaseOptions {
   /** Keys that pay, in turn: one at a time for latency, all at once for throughput. */
-  readonly payers: readonly `0x${string}`[];
+  readonly payers: readonly PayerKey[];
   /** The price; a 402 asking for more is not paid. */
   readonly price: bigint;
   /** Timed sequential purchases per target, and the number of purchases of the throughput phase. */
@@ -36,7 +39,7 @@ interface Payer {
   readonly legs: number[];
 }
 
-function payer(privateKey: `0x${string}`, price: bigint): Payer {
+function payer(key: PayerKey, price: bigint): Payer {
   const legs: number[] = [];
   const timed: typeof fetch = async (input, init) => {
     const started = performance.now();
@@ -44,7 +47,7 @@ function payer(privateKey: `0x${string}`, price: bigint): Payer {
     legs.push(performance.now() - started);
     return response;
   };
-  return { pay: payingFetch({ privateKey, maxAmount: price, fetch: timed }), legs };
+  return { pay: payingFetch({ ...key, maxAmount: price, fetch: timed }), legs };
 }
 
 /** Medians (ms) of a purchase's parts: the 402, the client's own work (mostly signing), the paid request. */
@@ -100,7 +103,7 @@ export async function measurePurchases(
   baselineLegs: Legs;
   purchases: number;
 }> {
-  const payers = options.payers.map((privateKey) => payer(privateKey, options.price));
+  const payers = options.payers.map((key) => payer(key, options.price));
   const runs = [baseline, subject].map((target) => ({
     target,
     next: 0,

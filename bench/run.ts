@@ -6,7 +6,8 @@
  * Rows:
  * - motor command: the platform's /api/v1/robot/motor/forward against the robot-sim's own endpoint.
  * - paid purchase: the whole x402 round trip (402 → sign → verify → settle → session) on a devchain,
- *   against the same round trip through a bare `@x402/hono` paymentMiddleware route.
+ *   against the same round trip through a bare `@x402/hono` paymentMiddleware route; once on the EVM
+ *   chain (anvil, EIP-3009) and once on the local Solana (litesvm, an SPL transfer the facilitator co-signs).
  * - session check: the motor route's session and lock lookup with the session cache, against a database
  *   read per call (session-check.ts).
  * - camera fan-out: fps to 1, 10 and 100 stream viewers and the camera board's requests, against one
@@ -22,6 +23,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Address, createSolanaRpc } from "@solana/kit";
+import { findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from "@solana-program/token";
 import { createPublicClient, erc20Abi, http } from "viem";
 import { startServer } from "../e2e/harness.ts";
 import { measureCameraFanout } from "./camera.ts";
@@ -35,7 +38,7 @@ import {
   startSimProcess,
   stopChild,
 } from "./processes.ts";
-import { type Legs, measurePurchases, type PurchaseTarget } from "./purchase.ts";
+import { type Legs, measurePurchases, type PayerKey, type PurchaseTarget } from "./purchase.ts";
 import { machine, recordRun } from "./results.ts";
 import { measureScale } from "./scale.ts";
 import { measureSessionChecks } from "./session-check.ts";
@@ -80,6 +83,69 @@ interface DevchainInfo {
   facilitatorUrl: string;
   token: { address: `0x${string}` };
   accounts: Array<{ address: `0x${string}`; privateKey: `0x${string}` }>;
+  solana: {
+    rpcUrl: string;
+    network: string;
+    mint: string;
+    accounts: Array<{ address: string; secretKey: string }>;
+  };
+}
+
+/** One chain the paid purchase row runs on: the platform's and the bare route's settings, payers, payee. */
+interface PaidChain {
+  readonly name: string;
+  readonly serverEnv: Record<string, string>;
+  readonly bareEnv: Record<string, string>;
+  readonly payers: readonly PayerKey[];
+  /** The payee's balance of the test USDC, in base units. */
+  readonly received: () => Promise<bigint>;
+}
+
+function evmSide(chain: DevchainInfo): PaidChain {
+  const account = (i: number) => chain.accounts[i] ?? raise(`devchain account ${i} is missing`);
+  const payee = account(PAYEE).address;
+  const reader = createPublicClient({ transport: http(chain.rpcUrl) });
+  return {
+    name: "paid purchase round trip",
+    serverEnv: { X402_NETWORK: "local", EVM_RPC_URL: chain.rpcUrl, PAYMENT_ADDRESS: payee },
+    bareEnv: { PAY_TO: payee, ASSET: chain.token.address },
+    payers: PAYERS.map((i) => ({ privateKey: account(i).privateKey })),
+    received: () =>
+      reader.readContract({
+        address: chain.token.address,
+        abi: erc20Abi,
+        functionName: "balanceOf",
+        args: [payee],
+      }),
+  };
+}
+
+function solanaSide(chain: DevchainInfo): PaidChain {
+  const { solana } = chain;
+  const account = (i: number) => solana.accounts[i] ?? raise(`devchain Solana keypair ${i} is missing`);
+  const payee = account(PAYEE).address;
+  const rpc = createSolanaRpc(solana.rpcUrl);
+  return {
+    name: "paid purchase round trip on Solana",
+    serverEnv: {
+      X402_NETWORK: "solana-local",
+      SOLANA_RPC_URL: solana.rpcUrl,
+      SOLANA_USDC_MINT: solana.mint,
+      SOLANA_PAYMENT_ADDRESS: payee,
+    },
+    bareEnv: { PAY_TO: payee, ASSET: solana.mint, NETWORK: solana.network },
+    payers: PAYERS.map((i) => ({ solana: { secretKey: account(i).secretKey, rpcUrl: solana.rpcUrl } })),
+    received: async () => {
+      const [ata] = await findAssociatedTokenPda({
+        owner: payee as Address,
+        mint: solana.mint as Address,
+        tokenProgram: TOKEN_PROGRAM_ADDRESS,
+      });
+      const { value } = await rpc.getAccountInfo(ata, { encoding: "base64" }).send();
+      // An SPL token account: mint (32 bytes), owner (32), then the amount (u64, little-endian).
+      return value ? Buffer.from(value.data[0], "base64").readBigUInt64LE(64) : 0n;
+    },
+  };
 }
 
 const ms = (value: number) => value.toFixed(2);
@@ -137,18 +203,11 @@ async function motorRow(cleanup: Cleanup, sim: SimProcess, name: string) {
  * The platform in paid mode selling a session, against a bare x402 route: same devchain, facilitator,
  * token, price, payee, payers and client code; each server in its own process; the client here.
  */
-async function purchaseRow(cleanup: Cleanup, sims: SimProcess[]) {
-  const devchainChild = spawnTs(new URL("./devchain-child.ts", import.meta.url));
-  cleanup.add("the devchain", () => stopChild(devchainChild));
-  const chain = await readyMessage<DevchainInfo>(devchainChild, "the devchain");
-  const account = (i: number) => chain.accounts[i] ?? raise(`devchain account ${i} is missing`);
-  const payee = account(PAYEE).address;
-
+async function purchaseRow(cleanup: Cleanup, sims: SimProcess[], chain: DevchainInfo, side: PaidChain) {
   const bareChild = spawnTs(new URL("./x402-bare.ts", import.meta.url), {
     FACILITATOR_URL: chain.facilitatorUrl,
-    PAY_TO: payee,
-    ASSET: chain.token.address,
     PRICE: PRICE.toString(),
+    ...side.bareEnv,
   });
   cleanup.add("the bare x402 server", () => stopChild(bareChild));
 
@@ -173,10 +232,8 @@ async function purchaseRow(cleanup: Cleanup, sims: SimProcess[]) {
         SESSION_DURATION_MINUTES: "60",
         SESSION_PRICE: "$0.10",
         PAYMENT_ENABLED: "true",
-        X402_NETWORK: "local",
         FACILITATOR_URL: chain.facilitatorUrl,
-        EVM_RPC_URL: chain.rpcUrl,
-        PAYMENT_ADDRESS: payee,
+        ...side.serverEnv,
       },
       ORPHAN_GUARD,
     ),
@@ -203,17 +260,9 @@ async function purchaseRow(cleanup: Cleanup, sims: SimProcess[]) {
   };
   const baseline: PurchaseTarget = { url: `${bare.url}/purchase`, robot: () => "bench-paid-0" };
 
-  const reader = createPublicClient({ transport: http(chain.rpcUrl) });
-  const paid = () =>
-    reader.readContract({
-      address: chain.token.address,
-      abi: erc20Abi,
-      functionName: "balanceOf",
-      args: [payee],
-    });
-  const before = await paid();
+  const before = await side.received();
   const result = await measurePurchases(platform, baseline, {
-    payers: PAYERS.map((i) => account(i).privateKey),
+    payers: side.payers,
     price: PRICE,
     purchases: PURCHASES,
     warmup: PURCHASE_WARMUP,
@@ -221,14 +270,19 @@ async function purchaseRow(cleanup: Cleanup, sims: SimProcess[]) {
     parallel: PARALLEL,
   });
   // Every purchase answered 200 with a PAYMENT-RESPONSE; the payee proves each was settled, and once.
-  const received = (await paid()) - before;
+  const received = (await side.received()) - before;
   if (received !== PRICE * BigInt(result.purchases)) {
-    throw new Error(`the payee received ${received} for ${result.purchases} purchases of ${PRICE}`);
+    throw new Error(
+      `${side.name}: the payee received ${received} for ${result.purchases} purchases of ${PRICE}`,
+    );
   }
+  // Done with them: the next row gets the CPU to itself.
+  await Promise.all([stopChild(server.child), stopChild(bareChild)]);
   return {
     ...result,
+    name: side.name,
     line: row(
-      "paid purchase round trip (402 → sign → verify → settle → session; baseline: bare @x402/hono paymentMiddleware)",
+      `${side.name} (402 → sign → verify → settle → session; baseline: bare @x402/hono paymentMiddleware)`,
       result.subject,
       result.baseline,
     ),
@@ -247,7 +301,12 @@ async function main(cleanup: Cleanup): Promise<void> {
   for (const sim of sims) cleanup.add("a robot-sim", () => stopChild(sim.child));
 
   const motor = await motorRow(cleanup, sims[0] as SimProcess, "bench-tumbller");
-  const purchases = await purchaseRow(cleanup, sims);
+  const devchainChild = spawnTs(new URL("./devchain-child.ts", import.meta.url));
+  cleanup.add("the devchain", () => stopChild(devchainChild));
+  const chain = await readyMessage<DevchainInfo>(devchainChild, "the devchain");
+  const purchases = await purchaseRow(cleanup, sims, chain, evmSide(chain));
+  const solanaPurchases = await purchaseRow(cleanup, sims, chain, solanaSide(chain));
+  await stopChild(devchainChild);
   const camera = await measureCameraFanout(cleanup, {
     viewers: CAMERA_VIEWERS,
     seconds: CAMERA_SECONDS,
@@ -273,7 +332,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     `robo402 bench — ${SAMPLES} sequential samples for latency, ${CONNECTIONS} connections × ${SECONDS} s for req/s`,
   );
   say(
-    `paid purchases — ${PURCHASES} sequential per side after ${PURCHASE_WARMUP} to warm up (in turns of ${PURCHASE_BLOCK}), ${PARALLEL > 0 ? `then ${PURCHASES} with ${PARALLEL} payers at once for purchases/s` : "purchases/s sequential (1000 / mean ms)"}; ${purchases.purchases} settled on chain, payee balance checked`,
+    `paid purchases — ${PURCHASES} sequential per side after ${PURCHASE_WARMUP} to warm up (in turns of ${PURCHASE_BLOCK}), ${PARALLEL > 0 ? `then ${PURCHASES} with ${PARALLEL} payers at once for purchases/s` : "purchases/s sequential (1000 / mean ms)"}; ${purchases.purchases} settled on the EVM chain and ${solanaPurchases.purchases} on Solana, payee balances checked`,
   );
   say();
   say(
@@ -282,18 +341,20 @@ async function main(cleanup: Cleanup): Promise<void> {
   say("| --- | --- | --- | --- | --- | --- | --- | --- |");
   say(`| ${motor} |`);
   say(`| ${purchases.line} |`);
+  say(`| ${solanaPurchases.line} |`);
   say();
-  const ratio = purchases.subject.p50 / purchases.baseline.p50;
-  say(
-    `paid purchase: p50 ${ratio.toFixed(2)}× the bare middleware (target ≤ ${PURCHASE_TARGET.toFixed(2)}×: ${ratio <= PURCHASE_TARGET ? "within" : "over"}), ` +
-      `p99 ${(purchases.subject.p99 / purchases.baseline.p99).toFixed(2)}×, purchases/s ${(purchases.subject.rps / purchases.baseline.rps).toFixed(2)}× (req/s columns are purchases/s on this row)`,
-  );
-  const legs = (name: keyof Legs) =>
-    `${ms(purchases.subjectLegs[name])} / ${ms(purchases.baselineLegs[name])}`;
-  say(
-    `paid purchase, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
-      `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
-  );
+  for (const paid of [purchases, solanaPurchases]) {
+    const ratio = paid.subject.p50 / paid.baseline.p50;
+    say(
+      `${paid.name}: p50 ${ratio.toFixed(2)}× the bare middleware (target ≤ ${PURCHASE_TARGET.toFixed(2)}×: ${ratio <= PURCHASE_TARGET ? "within" : "over"}), ` +
+        `p99 ${(paid.subject.p99 / paid.baseline.p99).toFixed(2)}×, purchases/s ${(paid.subject.rps / paid.baseline.rps).toFixed(2)}× (req/s columns are purchases/s on this row)`,
+    );
+    const legs = (name: keyof Legs) => `${ms(paid.subjectLegs[name])} / ${ms(paid.baselineLegs[name])}`;
+    say(
+      `${paid.name}, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
+        `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
+    );
+  }
   say();
   say(
     `session check — ${SESSION_ROUNDS} turns of ${SESSION_ROUND_MS} ms per side, one call at a time, PGlite, in-process session cache`,

@@ -1,3 +1,4 @@
+import { isAddress } from "@solana/kit";
 import { z } from "zod";
 
 const bool = (fallback: boolean) =>
@@ -53,7 +54,11 @@ const optionalText = z
   .optional()
   .transform((value) => (value ? value : undefined));
 
-const NETWORKS = ["local", "base-sepolia", "base", "solana-devnet", "solana"] as const;
+const NETWORKS = ["local", "base-sepolia", "base", "solana-devnet", "solana", "solana-local"] as const;
+
+const solanaAddress = optionalText.pipe(
+  z.string().refine(isAddress, "expected a Solana address (base58, 32 bytes)").optional(),
+);
 
 const EnvSchema = z.object({
   HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -75,6 +80,20 @@ const EnvSchema = z.object({
     .regex(/^(0x[0-9a-fA-F]{40})?$/, "expected an EVM address (0x and 40 hex digits)")
     .default(""),
   X402_NETWORK: z.enum(NETWORKS, { message: `expected one of ${NETWORKS.join(", ")}` }).default("local"),
+  /** Several networks at once (e.g. `local,solana-local`): every 402 lists each; the first is the primary. */
+  X402_NETWORKS: list([]).pipe(
+    z.array(z.enum(NETWORKS, { message: `expected networks among ${NETWORKS.join(", ")}` })),
+  ),
+  /** Where Solana payments go for robots that name no Solana address of their own. */
+  SOLANA_PAYMENT_ADDRESS: solanaAddress,
+  /** The Solana JSON-RPC the server reads transfers from (default: the cluster's public one). */
+  SOLANA_RPC_URL: optionalText.pipe(
+    z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
+  ),
+  /** solana-local against a devchain already running: its test USDC mint (`npm run devchain` prints it). */
+  SOLANA_USDC_MINT: solanaAddress,
+  /** How settled a Solana transfer must be before /api/payments/verify accepts it. */
+  SOLANA_COMMITMENT: z.enum(["confirmed", "finalized"]).default("confirmed"),
   FACILITATOR_URL: optionalText.pipe(
     z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
   ),

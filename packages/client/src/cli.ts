@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { MOTOR_COMMANDS, type MotorCommand } from "@robo402/protocol";
 import { Robo402Client, Robo402Error } from "./client.ts";
@@ -8,6 +8,7 @@ const USAGE = `Usage: robo402 <command> [options]
 
   robots                     list the robots and whether they are free
   buy <robot> --key 0x…      pay for time on a robot (x402) and keep the session token
+  buy <robot> --solana-key <file|base58>   the same, paid in USDC on Solana
   drive <${MOTOR_COMMANDS.join("|")}>   drive the robot you bought
   frame <out.jpg>            save the robot's camera frame
   status                     your session
@@ -16,6 +17,12 @@ const USAGE = `Usage: robo402 <command> [options]
 Options:
   --server <url>   the platform (default $ROBO402_SERVER or http://localhost:8000)
   --key <0x…>      EVM private key that pays (default $ROBO402_KEY)
+  --solana-key <file|base58>
+                   Solana keypair that pays: a keypair file (a JSON list of 64 bytes, as
+                   solana-keygen writes) or the base58 secret key (default $ROBO402_SOLANA_KEY)
+  --solana-rpc <url>
+                   the Solana JSON-RPC to build transfers against (default $ROBO402_SOLANA_RPC,
+                   else the public one of the server's cluster; \`npm run devchain\` prints the local one)
   --wallet <addr>  free-mode servers: the wallet to act as
   --max <usd>      most one payment may cost, in dollars (default 1)
   -h, --help       this help
@@ -34,6 +41,8 @@ const { values, positionals } = (() => {
       options: {
         server: { type: "string" },
         key: { type: "string" },
+        "solana-key": { type: "string" },
+        "solana-rpc": { type: "string" },
         wallet: { type: "string" },
         max: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -56,12 +65,31 @@ const server = values.server ?? process.env.ROBO402_SERVER ?? saved?.server ?? "
 const key = values.key ?? process.env.ROBO402_KEY;
 if (key !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(key))
   fail("--key must be a 0x-prefixed 32-byte hex private key");
+const solanaKey = values["solana-key"] ?? process.env.ROBO402_SOLANA_KEY;
+const solanaRpc = values["solana-rpc"] ?? process.env.ROBO402_SOLANA_RPC;
+
+/** A keypair file's 64 bytes, or the base58 key itself. */
+function solanaSecret(value: string): string | Uint8Array {
+  if (!existsSync(value)) {
+    // 64 bytes in base58 are 86 to 88 characters.
+    if (/^[1-9A-HJ-NP-Za-km-z]{80,90}$/.test(value)) return value;
+    return fail("--solana-key must be a keypair file (a JSON list of 64 bytes) or a base58 secret key");
+  }
+  try {
+    const bytes: unknown = JSON.parse(readFileSync(value, "utf8"));
+    if (Array.isArray(bytes) && bytes.length === 64 && bytes.every((byte) => Number.isInteger(byte)))
+      return Uint8Array.from(bytes as number[]);
+  } catch {}
+  return fail(`--solana-key ${value}: expected a keypair file holding a JSON list of 64 bytes`);
+}
+
 const max = values.max ?? "1";
 if (!/^\d+(\.\d{1,6})?$/.test(max)) fail("--max must be a dollar amount like 0.50");
 const [whole = "0", fraction = ""] = max.split(".");
 const client = new Robo402Client({
   baseUrl: server,
   privateKey: key as `0x${string}` | undefined,
+  solana: solanaKey ? { secretKey: solanaSecret(solanaKey), rpcUrl: solanaRpc } : undefined,
   wallet: values.wallet ?? saved?.wallet,
   maxAmount: BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, "0")),
   token: saved?.server === server ? saved.token : undefined,

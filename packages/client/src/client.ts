@@ -10,13 +10,15 @@ import {
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { generatePaymentId } from "@x402/extensions/payment-identifier";
 import type { z } from "zod";
-import { payingFetch, signIn } from "./payer.ts";
+import { payingFetch, type SolanaPayer, signIn } from "./payer.ts";
 
 export interface Robo402ClientOptions {
   /** The platform, e.g. http://localhost:8000 */
   readonly baseUrl: string;
-  /** Pays the 402s with this EVM key. Without one, only free-mode servers can be bought from. */
+  /** Pays the 402s with this EVM key. Without a key, only free-mode servers can be bought from. */
   readonly privateKey?: `0x${string}`;
+  /** Pays the 402s on Solana with this keypair (where the server accepts Solana). */
+  readonly solana?: SolanaPayer;
   /** Free mode's identity (X-Wallet-Address); paid mode ignores it in favour of the payer. */
   readonly wallet?: string;
   /** The most one payment may cost, in base units (default 1_000_000: $1 of USDC). */
@@ -57,13 +59,15 @@ export class Robo402Client {
   constructor(private readonly options: Robo402ClientOptions) {
     this.#token = options.token;
     this.#fetch = options.fetch ?? fetch;
-    this.#pay = options.privateKey
-      ? payingFetch({
-          privateKey: options.privateKey,
-          maxAmount: options.maxAmount ?? 1_000_000n,
-          fetch: this.#fetch,
-        })
-      : this.#fetch;
+    this.#pay =
+      options.privateKey || options.solana
+        ? payingFetch({
+            privateKey: options.privateKey,
+            solana: options.solana,
+            maxAmount: options.maxAmount ?? 1_000_000n,
+            fetch: this.#fetch,
+          })
+        : this.#fetch;
   }
 
   /** The session token this client drives with (after `buy`). */

@@ -1,2 +1,9 @@
 export { type Purchase, Robo402Client, type Robo402ClientOptions, Robo402Error } from "./client.ts";
-export { type PayerOptions, payerAddress, payingFetch, signIn } from "./payer.ts";
+export {
+  type PayerOptions,
+  payerAddress,
+  payingFetch,
+  type SolanaPayer,
+  signIn,
+  solanaSigner,
+} from "./payer.ts";

@@ -1,13 +1,27 @@
 import { randomBytes } from "node:crypto";
+import { createKeyPairSignerFromBytes, getBase58Encoder, type KeyPairSigner } from "@solana/kit";
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
+import type { SchemeNetworkClient } from "@x402/core/types";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { appendPaymentIdentifierToExtensions, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { createSIWxPayload, encodeSIWxHeader } from "@x402/extensions/sign-in-with-x";
 import { x402Client } from "@x402/fetch";
+import { ExactSvmScheme } from "@x402/svm/exact/client";
 import { privateKeyToAccount } from "viem/accounts";
 
+/** A Solana payer: its keypair and the RPC its transfers are built against. */
+export interface SolanaPayer {
+  /** The 64-byte keypair (seed then public key): base58, as wallets export it, or the bytes of a keypair file. */
+  readonly secretKey: string | Uint8Array;
+  /** The cluster's JSON-RPC (default: the public one for the network the server names). */
+  readonly rpcUrl?: string;
+}
+
 export interface PayerOptions {
-  readonly privateKey: `0x${string}`;
+  /** Pays on EVM networks. */
+  readonly privateKey?: `0x${string}`;
+  /** Pays on Solana. */
+  readonly solana?: SolanaPayer;
   /** The most one payment may cost, in the asset's base units (USDC: 1_000_000 = $1). */
   readonly maxAmount: bigint;
   readonly fetch?: typeof fetch;
@@ -21,14 +35,39 @@ export interface PayOptions {
   readonly paymentId?: string;
 }
 
+/** A keypair signer from a Solana secret key (base58 or bytes). */
+export function solanaSigner(secretKey: string | Uint8Array): Promise<KeyPairSigner> {
+  const bytes = typeof secretKey === "string" ? getBase58Encoder().encode(secretKey.trim()) : secretKey;
+  if (bytes.length !== 64) throw new Error("a Solana secret key is 64 bytes (seed then public key)");
+  return createKeyPairSignerFromBytes(bytes);
+}
+
 /**
- * A fetch that answers x402's 402 by paying from an EVM key. The asset to pay in comes from the
+ * A fetch that answers x402's 402 by paying from an EVM key or a Solana keypair, on the first network
+ * the server accepts that it holds a key for. The asset to pay in comes from the
  * server's own PAYMENT-REQUIRED (x402Client refuses unknown assets otherwise, and a local test token is
  * one), but never more than `maxAmount` per payment: a server cannot make this client overspend.
  */
 export function payingFetch(options: PayerOptions) {
   const base = options.fetch ?? fetch;
-  const signer = privateKeyToAccount(options.privateKey);
+  const schemes: Array<{ network: `${string}:${string}`; client: () => Promise<SchemeNetworkClient> }> = [];
+  if (options.privateKey) {
+    const account = privateKeyToAccount(options.privateKey);
+    schemes.push({ network: "eip155:*", client: async () => new ExactEvmScheme(account) });
+  }
+  const { solana } = options;
+  if (solana) {
+    let signer: Promise<KeyPairSigner> | undefined;
+    schemes.push({
+      network: "solana:*",
+      client: async () => {
+        signer ??= solanaSigner(solana.secretKey);
+        return new ExactSvmScheme(await signer, { rpcUrl: solana.rpcUrl });
+      },
+    });
+  }
+  const payable = (network: string) =>
+    schemes.some((scheme) => network.startsWith(scheme.network.replace("*", "")));
   return async (input: RequestInfo | URL, init?: RequestInit, pay: PayOptions = {}): Promise<Response> => {
     const request = new Request(input, init);
     const probe = await base(request.clone());
@@ -36,11 +75,13 @@ export function payingFetch(options: PayerOptions) {
     if (probe.status !== 402 || !header) return probe;
     const required = decodePaymentRequiredHeader(header);
     const offers = required.accepts.filter(
-      (offer) => offer.network.startsWith("eip155:") && BigInt(offer.amount) <= options.maxAmount,
+      (offer) => payable(offer.network) && BigInt(offer.amount) <= options.maxAmount,
     );
     if (offers.length === 0) return probe;
     const client = x402Client.fromConfig({
-      schemes: [{ network: "eip155:*", client: new ExactEvmScheme(signer) }],
+      schemes: await Promise.all(
+        schemes.map(async (scheme) => ({ network: scheme.network, client: await scheme.client() })),
+      ),
       spendControls: {
         allowedAssets: offers.map((offer) => ({
           network: offer.network,

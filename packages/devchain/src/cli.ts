@@ -1,14 +1,16 @@
 import { parseArgs } from "node:util";
 import { startDevchain } from "./index.ts";
 
-const USAGE = `Usage: devchain [--anvil-port <port>] [--facilitator-port <port>]
+const USAGE = `Usage: devchain [--anvil-port <port>] [--facilitator-port <port>] [--solana-port <port>]
 
 Starts a local chain for x402 development: anvil (chain id 31337) with a test USDC (EIP-3009)
-at a fixed address, 10,000 USDC on each of the ten default accounts, and an x402 facilitator.
+at a fixed address, 10,000 USDC on each of the ten default accounts, a local Solana (litesvm behind
+a JSON-RPC, with a test USDC mint and ten funded keypairs) and an x402 facilitator for both.
 Runs until Ctrl-C.
 
   --anvil-port <port>        anvil's JSON-RPC port (default: a free port)
   --facilitator-port <port>  the facilitator's port (default: a free port)
+  --solana-port <port>       the local Solana's JSON-RPC port (default: a free port)
   -h, --help                 print this help`;
 
 function fail(message: string): never {
@@ -31,6 +33,7 @@ function parse(argv: string[]) {
       options: {
         "anvil-port": { type: "string" },
         "facilitator-port": { type: "string" },
+        "solana-port": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -48,6 +51,7 @@ if (args.help) {
 const devchain = await startDevchain({
   anvilPort: parsePort(args["anvil-port"], "--anvil-port"),
   facilitatorPort: parsePort(args["facilitator-port"], "--facilitator-port"),
+  solanaRpcPort: parsePort(args["solana-port"], "--solana-port"),
 }).catch((error: Error) => {
   console.error(`devchain: could not start: ${error.message}`);
   process.exit(1);
@@ -76,4 +80,12 @@ console.log(`Facilitator URL: ${devchain.facilitatorUrl}`);
 console.log("\nFunded accounts (10,000 USDC each; #9 is the facilitator's signer):");
 devchain.accounts.forEach((account, index) => {
   console.log(`(${index}) ${account.address}  ${account.privateKey}`);
+});
+
+const { solana } = devchain;
+console.log(`\nSolana RPC URL:  ${solana.rpcUrl} (local runtime, presented as ${solana.network})`);
+console.log(`Solana USDC:     ${solana.mint} (SPL Token, ${solana.decimals} decimals)`);
+console.log("Solana keypairs (100 SOL and 10,000 USDC each; #9 pays the facilitator's fees):");
+solana.accounts.forEach((account, index) => {
+  console.log(`(${index}) ${account.address}  ${account.secretKey}`);
 });

@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { KeyPairSigner } from "@solana/kit";
 import { x402Facilitator } from "@x402/core/facilitator";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { registerExactEvmScheme } from "@x402/evm/exact/facilitator";
+import { toFacilitatorSvmSigner } from "@x402/svm";
+import { registerExactSvmScheme } from "@x402/svm/exact/facilitator";
 import type { VerifyTypedDataParameters } from "viem";
 import { CHAIN_ID } from "./anvil.ts";
 import { devchainClient } from "./client.ts";
@@ -17,11 +20,14 @@ export interface FacilitatorServer {
 
 /**
  * Serves x402's facilitator API (GET /supported, POST /verify, POST /settle) the way
- * HTTPFacilitatorClient calls it, settling on the devchain from `signer`, which pays the gas.
+ * HTTPFacilitatorClient calls it, settling on the devchain from `signer`, which pays the gas (and on
+ * the local Solana from `solana.feePayer`, which pays the fees).
  */
 export async function startFacilitator(options: {
   rpcUrl: string;
   signer: `0x${string}`;
+  /** Also settles `exact` on Solana: the local runtime's RPC (under the devnet id) and the fee payer's key. */
+  solana?: { rpcUrl: string; network: `solana:${string}`; feePayer: KeyPairSigner };
   port?: number;
 }): Promise<FacilitatorServer> {
   const client = devchainClient(options.rpcUrl, options.signer);
@@ -34,6 +40,12 @@ export async function startFacilitator(options: {
     }),
     networks: NETWORK,
   });
+  if (options.solana) {
+    registerExactSvmScheme(facilitator, {
+      signer: toFacilitatorSvmSigner(options.solana.feePayer, { defaultRpcUrl: options.solana.rpcUrl }),
+      networks: options.solana.network,
+    });
+  }
 
   const settlements = inTurn();
   const server = createServer((request, response) => {

@@ -1,3 +1,4 @@
+import { isAddress } from "@solana/addresses";
 import { z } from "zod";
 
 /** USDC as a decimal string with at most 6 decimals (the token's own precision), e.g. "0.05". */
@@ -26,6 +27,12 @@ export const EvmAddress = z
   .trim()
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be an EVM address: 0x and 40 hex digits");
 
+/** A Solana account: a base58-encoded 32-byte public key (a wallet, not its token account). */
+export const SolanaAddress = z
+  .string()
+  .trim()
+  .refine(isAddress, "must be a Solana address: a base58-encoded 32-byte public key");
+
 export const RobotStatus = z.enum(["active", "inactive", "maintenance"]);
 export type RobotStatus = z.infer<typeof RobotStatus>;
 
@@ -47,6 +54,8 @@ const RobotFields = {
   description: z.string().trim().max(5000, "must be at most 5000 characters").nullable().optional(),
   price: UsdcAmount,
   wallet_address: EvmAddress,
+  /** Where Solana payments go; without it the robot is sold on EVM networks only. */
+  solana_address: SolanaAddress.nullable().optional(),
   services: z
     .array(ServiceName)
     .min(1, "must list at least one service")
@@ -103,6 +112,7 @@ export const RobotResponse = z.object({
   price: z.string(),
   currency: z.literal("USDC"),
   wallet_address: z.string(),
+  solana_address: z.string().nullable(),
   services: z.array(z.string()),
   status: RobotStatus,
   driver: RobotDriver,
@@ -216,6 +226,7 @@ export const PaymentSessionResponse = z.object({
   expires_at: z.iso.datetime(),
   paid_at: z.iso.datetime().nullable(),
 });
+export type PaymentSessionResponse = z.infer<typeof PaymentSessionResponse>;
 
 export const ExecutionLogResponse = z.object({
   id: z.uuid(),

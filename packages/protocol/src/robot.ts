@@ -30,6 +30,8 @@ export const RobotListResponse = z.array(
     robot_host: z.string(),
     available: z.boolean(),
     locked_by: z.string().nullable(),
+    /** When the holder's session ends and the robot frees up; null when it is free. */
+    free_at: z.iso.datetime().nullable(),
   }),
 );
 export type RobotListResponse = z.infer<typeof RobotListResponse>;

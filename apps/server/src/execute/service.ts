@@ -5,8 +5,8 @@ import type { Db } from "../db/client.ts";
 import { isUniqueViolation } from "../db/client.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
-import { type Offer, refusalBody } from "../payments/gate.ts";
-import { dollarsToBaseUnits, type PaymentNetwork, priceIn } from "../payments/networks.ts";
+import { type Offer, refusalBody, termsOn } from "../payments/gate.ts";
+import { dollarsToBaseUnits, type Payees, type PaymentNetwork, payeeOn } from "../payments/networks.ts";
 import type { TransferVerifier } from "../payments/onchain/types.ts";
 import type { PaymentService, VerifiedPayment } from "../payments/service.ts";
 import { type Caller, type RobotCatalog, trimDecimal } from "../robots/catalog.ts";
@@ -76,11 +76,14 @@ export class ExecuteService {
     private readonly events: SessionAnnouncer,
     private readonly logger: Logger,
     private readonly options: ExecuteOptions,
-    /** Paid mode's chain, x402 payments and on-chain verifier; undefined in free mode (nothing charged). */
+    /**
+     * Paid mode's chains (the first is the plan flow's default), x402 payments and each chain's on-chain
+     * verifier by CAIP-2 id; undefined in free mode (nothing charged).
+     */
     private readonly paid?: {
-      readonly network: PaymentNetwork;
+      readonly networks: readonly PaymentNetwork[];
       readonly payments: PaymentService;
-      readonly verifier: TransferVerifier;
+      readonly verifiers: ReadonlyMap<string, TransferVerifier>;
     },
   ) {}
 
@@ -115,8 +118,7 @@ export class ExecuteService {
     if (!this.paid) throw new Error("offer() needs paid mode");
     return {
       path: `/api/execute/${robot.id}`,
-      price: priceIn(this.paid.network.asset, robot.price),
-      payTo: robot.walletAddress,
+      accepts: termsOn(this.paid.networks, robot.price, payeesOf(robot)),
       description: `${robot.name}: ${robot.services.join(", ")} (per call)`,
       extensions,
     };
@@ -142,7 +144,14 @@ export class ExecuteService {
   async verify(sessionId: string, txSignature: string): Promise<VerifyResult> {
     if (!this.paid) throw new HttpError(409, "Payments are disabled on this server (PAYMENT_ENABLED=false).");
     const session = await this.#session(sessionId);
-    const tx = txSignature.toLowerCase();
+    const network = this.paid.networks.find((accepted) => accepted.id === session.network);
+    const verifier = this.paid.verifiers.get(session.network);
+    if (!network || !verifier)
+      return refused(
+        "unsupported_network",
+        `Session ${session.id} is on ${session.network}, which this server no longer accepts; ask for a new 402.`,
+      );
+    const tx = verifier.canonical(txSignature);
     if (session.status === "paid" || session.status === "completed") {
       if (session.txSignature === tx) return { verified: true, session_id: session.id, tx_signature: tx };
       return refused("already_paid", `Session ${session.id} is already paid by ${session.txSignature}.`);
@@ -154,21 +163,22 @@ export class ExecuteService {
       );
 
     const payer = session.userId ? await this.accounts.walletOf(session.userId) : null;
-    const check = await this.paid.verifier.verify({
+    const check = await verifier.verify({
       txHash: txSignature,
       asset: session.asset,
       recipient: session.recipientAddress,
-      minAmount: BigInt(dollarsToBaseUnits(session.amount, this.paid.network.asset.decimals)),
+      minAmount: BigInt(dollarsToBaseUnits(session.amount, network.asset.decimals)),
       notBefore: session.createdAt,
       payer: payer ?? undefined,
+      memo: session.id,
     });
     if (!check.ok) return refused(check.code, check.reason);
 
     let paid: PaymentSession | undefined;
     try {
       paid = await this.store.markPaid(session.id, {
-        txSignature: check.txHash.toLowerCase(),
-        payer: check.payer.toLowerCase(),
+        txSignature: check.txHash,
+        payer: check.payer,
         paidAt: new Date(),
       });
     } catch (error) {
@@ -182,7 +192,7 @@ export class ExecuteService {
     if (!paid) return this.verify(sessionId, txSignature); // raced with another verify or the expiry sweep
     this.logger.info({ session: paid.id, tx: paid.txSignature, payer: paid.payer }, "payment session paid");
     await this.events.publish(paid.id, "paid");
-    return { verified: true, session_id: paid.id, tx_signature: check.txHash.toLowerCase() };
+    return { verified: true, session_id: paid.id, tx_signature: check.txHash };
   }
 
   /** A session's status as a watcher sees it (pending past its time reads as expired). */
@@ -229,7 +239,7 @@ export class ExecuteService {
     extensions?: Record<string, unknown>,
   ): Promise<ExecuteResult> {
     const paid = this.#paidMode();
-    const session = await this.#openSession(robot, job, caller, null);
+    const session = await this.#openSession(c, robot, job, caller, null);
     const checkout = await paid.payments.checkout(c, `execute:${robot.id}`, this.offer(robot, extensions));
     if (checkout.kind !== "respond") throw new Error("a request without payment was not answered with a 402");
     return this.#planned402(checkout.response, robot, session);
@@ -251,11 +261,18 @@ export class ExecuteService {
       );
     }
     if (checkout.kind === "respond") {
-      const session = await this.#openSession(robot, job, caller, null);
+      const session = await this.#openSession(c, robot, job, caller, null);
       return this.#planned402(checkout.response, robot, session);
     }
     const { verified } = checkout;
-    const session = await this.#openSession(robot, job, caller, verified.payment.payer);
+    const session = await this.#openSession(
+      c,
+      robot,
+      job,
+      caller,
+      verified.payment.payer,
+      verified.requirements.network,
+    );
 
     const outcome = await this.run(robot, job);
     if (outcome.status !== "success") {
@@ -367,8 +384,34 @@ export class ExecuteService {
     return session;
   }
 
-  #openSession(robot: CatalogRobot, job: Job, caller: Caller | undefined, payer: string | null) {
-    const { network } = this.#paidMode();
+  /**
+   * A payment session on `networkId` (an x402 payment's own), or else on the network the caller names in
+   * X-Payment-Network, or else the first accepted network the robot can be paid on.
+   */
+  #openSession(
+    c: Context,
+    robot: CatalogRobot,
+    job: Job,
+    caller: Caller | undefined,
+    payer: string | null,
+    networkId?: string,
+  ) {
+    const { networks } = this.#paidMode();
+    const payees = payeesOf(robot);
+    const payable = networks.filter((network) => payeeOn(network, payees));
+    const named = c.req.header("x-payment-network")?.trim();
+    const network = networkId
+      ? payable.find((accepted) => accepted.id === networkId)
+      : named
+        ? payable.find((accepted) => accepted.name === named)
+        : payable[0];
+    if (!network)
+      throw new HttpError(
+        422,
+        named && !networkId
+          ? `Robot ${robot.name} cannot be paid on '${named}' here; it can on: ${payable.map((accepted) => accepted.name).join(", ") || "none"}.`
+          : `Robot ${robot.name} has no wallet on the networks this server accepts.`,
+      );
     const now = new Date();
     return this.store.open({
       userId: caller?.id ?? null,
@@ -376,7 +419,7 @@ export class ExecuteService {
       amount: robot.price,
       network: network.id,
       asset: network.asset.address,
-      recipientAddress: robot.walletAddress,
+      recipientAddress: payeeOn(network, payees) as string,
       payer,
       service: job.service,
       servicePayload: job.input === undefined ? null : job.input,
@@ -391,7 +434,8 @@ export class ExecuteService {
     robot: CatalogRobot,
     session: PaymentSession,
   ): ExecuteResult {
-    const { network } = this.#paidMode();
+    const network = this.#paidMode().networks.find((accepted) => accepted.id === session.network);
+    if (!network) throw new Error(`session ${session.id} is on a network that is not accepted`);
     const amount = trimDecimal(session.amount);
     const plan = {
       error: "Payment Required",
@@ -477,6 +521,11 @@ export class ExecuteService {
     if (!this.paid) throw new Error("paid mode is off");
     return this.paid;
   }
+}
+
+/** Where a robot is paid, per chain family: its EVM wallet and, if its owner set one, its Solana address. */
+function payeesOf(robot: CatalogRobot): Payees {
+  return { evm: robot.walletAddress, svm: robot.solanaAddress ?? undefined };
 }
 
 function refused(code: string, error: string): VerifyResult {

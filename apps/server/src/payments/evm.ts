@@ -1,6 +1,7 @@
 import type { PaymentPayload } from "@x402/core/types";
 import { createPublicClient, http, parseAbi } from "viem";
 import { z } from "zod";
+import type { Authorization } from "./mechanisms/types.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x-prefixed 20-byte address");
 // The facilitator turns these into BigInts: anything but a decimal integer crashes its verification.
@@ -18,11 +19,6 @@ const Eip3009Payload = z.object({
   }),
   signature: z.string(),
 });
-
-export interface Authorization {
-  readonly payer: string;
-  readonly nonce: string;
-}
 
 /** Who signed an `exact` EVM payment and its one-time nonce; undefined when it is not one. */
 export function authorizationOf(payload: PaymentPayload): Authorization | undefined {
@@ -45,6 +41,7 @@ export function eip3009Problem(payload: PaymentPayload): string | undefined {
 
 const eip3009 = parseAbi([
   "function authorizationState(address authorizer, bytes32 nonce) view returns (bool)",
+  "event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)",
 ]);
 
 /**
@@ -63,4 +60,24 @@ export async function isAuthorizationUsed(
     functionName: "authorizationState",
     args: [auth.payer as `0x${string}`, auth.nonce as `0x${string}`],
   });
+}
+
+/**
+ * The transaction that consumed this authorization (EIP-3009's `AuthorizationUsed` event), so a
+ * settlement a crash interrupted is recorded with its hash like any other; null if the node has no log.
+ */
+export async function authorizationTransaction(
+  rpcUrl: string,
+  asset: string,
+  auth: Authorization,
+): Promise<string | null> {
+  const client = createPublicClient({ transport: http(rpcUrl) });
+  const logs = await client.getContractEvents({
+    address: asset as `0x${string}`,
+    abi: eip3009,
+    eventName: "AuthorizationUsed",
+    args: { authorizer: auth.payer as `0x${string}`, nonce: auth.nonce as `0x${string}` },
+    fromBlock: "earliest",
+  });
+  return logs[0]?.transactionHash ?? null;
 }

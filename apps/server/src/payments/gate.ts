@@ -9,23 +9,38 @@ import {
   x402ResourceServer,
 } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements, Price } from "@x402/core/types";
-import { ExactEvmScheme } from "@x402/evm/exact/server";
 import { declarePaymentIdentifierExtension, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { HonoAdapter } from "@x402/hono";
 import type { Context } from "hono";
 import { HttpError } from "../http/errors.ts";
-import type { PaymentNetwork } from "./networks.ts";
+import { MECHANISMS } from "./mechanisms/index.ts";
+import { type Payees, type PaymentNetwork, payeeOn, priceIn } from "./networks.ts";
 
 export type SettleOutcome =
   | { ok: true; txHash: string; headers: Record<string, string> }
   | { ok: false; reason: string; response: HTTPResponseInstructions };
 
+/** One way to pay: a network the platform accepts, the price in its asset, and who is paid there. */
+export interface OfferTerms {
+  readonly network: PaymentNetwork;
+  readonly price: Price;
+  readonly payTo: string;
+}
+
+/** The ways to pay `dollars` to `payees`: one per accepted network they can be paid on. */
+export function termsOn(networks: readonly PaymentNetwork[], dollars: string, payees: Payees): OfferTerms[] {
+  return networks.flatMap((network) => {
+    const payTo = payeeOn(network, payees);
+    return payTo ? [{ network, price: priceIn(network.asset, dollars), payTo }] : [];
+  });
+}
+
 /** What a paid route sells to this request: x402's route configuration, decided by the route itself. */
 export interface Offer {
   /** The request's path (the robot's own URL), e.g. `/api/execute/5f0c…`. */
   readonly path: string;
-  readonly price: Price;
-  readonly payTo: string;
+  /** Each accepted network the seller can be paid on; the 402's `accepts[]` lists them in this order. */
+  readonly accepts: readonly OfferTerms[];
   readonly description: string;
   /** x402 extensions declared on the 402 besides payment-identifier (bazaar discovery…). */
   readonly extensions?: Record<string, unknown>;
@@ -43,9 +58,19 @@ export class PaymentGate {
   readonly #routes = new Map<string, x402HTTPResourceServer>();
   #ready: Promise<void> | undefined;
 
-  constructor(readonly network: PaymentNetwork) {
-    const facilitator = new HTTPFacilitatorClient({ url: network.facilitatorUrl, timeoutMs: 30_000 });
-    this.#server = new x402ResourceServer(facilitator).register(network.id, new ExactEvmScheme());
+  /** `networks`: every network payments are taken on, each through its family's x402 scheme. */
+  constructor(readonly networks: readonly PaymentNetwork[]) {
+    const urls = [...new Set(networks.map((network) => network.facilitatorUrl))];
+    this.#server = new x402ResourceServer(
+      urls.map((url) => new HTTPFacilitatorClient({ url, timeoutMs: 30_000 })),
+    );
+    for (const network of networks)
+      this.#server.register(network.id, MECHANISMS[network.family].serverScheme());
+  }
+
+  /** The accepted network x402 calls `id`, if any. */
+  network(id: string): PaymentNetwork | undefined {
+    return this.networks.find((network) => network.id === id);
   }
 
   /** The 402 (no payment), a refusal of the payment, or the verified payment. */
@@ -88,18 +113,19 @@ export class PaymentGate {
 
   /** The x402 route for `offer`: one per distinct price, wallet and description, shared by its buyers. */
   async #route(offer: Offer): Promise<x402HTTPResourceServer> {
-    const key = JSON.stringify([offer.path, offer.price, offer.payTo, offer.description, offer.extensions]);
+    const accepts = offer.accepts.map((terms) => ({
+      scheme: "exact",
+      network: terms.network.id,
+      price: terms.price,
+      payTo: terms.payTo,
+      maxTimeoutSeconds: 120,
+    }));
+    const key = JSON.stringify([offer.path, accepts, offer.description, offer.extensions]);
     let http = this.#routes.get(key);
     if (!http) {
       http = new x402HTTPResourceServer(this.#server, {
         [`POST ${offer.path}`]: {
-          accepts: {
-            scheme: "exact",
-            network: this.network.id,
-            price: offer.price,
-            payTo: offer.payTo,
-            maxTimeoutSeconds: 120,
-          },
+          accepts,
           description: offer.description,
           mimeType: "application/json",
           // Clients may name each purchase, so a retry after a lost answer is not paid twice.

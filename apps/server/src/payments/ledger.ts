@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { type PaymentRow, type PaymentStatus, payments } from "../db/schema.ts";
 
@@ -82,5 +82,13 @@ export class PaymentLedger {
       .select()
       .from(payments)
       .where(inArray(payments.status, ["verified", "settling", "settled"] satisfies PaymentStatus[]));
+  }
+
+  /** How many payments are in each status. */
+  countByStatus(): Promise<Array<{ status: string; count: number }>> {
+    return this.db
+      .select({ status: payments.status, count: count() })
+      .from(payments)
+      .groupBy(payments.status);
   }
 }

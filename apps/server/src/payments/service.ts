@@ -6,9 +6,9 @@ import { extractPaymentIdentifier } from "@x402/extensions/payment-identifier";
 import type { Context } from "hono";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
-import { authorizationOf, eip3009Problem, isAuthorizationUsed } from "./evm.ts";
 import { type Offer, type PaymentGate, refusalBody, type SettleOutcome } from "./gate.ts";
 import type { NewPayment, Payment, PaymentLedger } from "./ledger.ts";
+import { MECHANISMS, mechanismOf } from "./mechanisms/index.ts";
 
 export interface VerifiedPayment {
   readonly payment: Payment;
@@ -39,7 +39,7 @@ export class PaymentService {
     const header = c.req.header("payment-signature") ?? c.req.header("x-payment");
     let repeat: Payment | undefined;
     if (header !== undefined) {
-      const offered = this.#offered(decodeOrRefuse(header), resource);
+      const offered = this.#offered(this.#decodeOrRefuse(header), resource);
       repeat = await this.#repeatOf(offered);
       // The very payment that was granted, sent again: its signature was verified the first time.
       if (repeat && repeat.payload === offered?.payload) return { kind: "repeat", payment: repeat };
@@ -57,7 +57,8 @@ export class PaymentService {
     if (repeat) return { kind: "repeat", payment: repeat };
     const { paymentPayload: payload, paymentRequirements: requirements } = result;
     const entry = this.#entry(payload, requirements, resource);
-    if (!entry) throw new HttpError(400, "Only EIP-3009 'exact' payments are accepted here.");
+    if (!entry)
+      throw new HttpError(400, "Only 'exact' payments on the networks this server accepts are taken here.");
     const payment = await this.ledger.open(entry);
     if (!payment) {
       await this.#refuseIfUsed(entry);
@@ -153,9 +154,16 @@ export class PaymentService {
         continue;
       }
       if (payment.status === "settling") {
-        const auth = { payer: payment.payer, nonce: payment.nonce };
-        const used = await isAuthorizationUsed(this.gate.network.rpcUrl, payment.asset, auth);
-        if (!used) {
+        const network = this.gate.network(payment.network);
+        const settlement = network && (await MECHANISMS[network.family].settled(network, payment));
+        if (settlement === undefined) {
+          this.logger.error(
+            { payment: payment.id, payer: payment.payer, network: payment.network, nonce: payment.nonce },
+            "settlement interrupted on a chain that cannot say whether it landed; check the payer's transfer by hand",
+          );
+          continue;
+        }
+        if (!settlement.landed) {
           await this.ledger.update(payment.id, {
             status: "failed",
             reason: "settlement did not reach the chain",
@@ -163,7 +171,9 @@ export class PaymentService {
           dropped.push(payment);
           continue;
         }
-        await this.ledger.update(payment.id, { status: "settled" });
+        await this.ledger.update(payment.id, { status: "settled", txHash: settlement.txHash });
+        owed.push({ ...payment, status: "settled", txHash: settlement.txHash });
+        continue;
       }
       owed.push(payment);
     }
@@ -175,14 +185,17 @@ export class PaymentService {
     requirements: PaymentRequirements,
     resource: string,
   ): NewPayment | undefined {
-    const auth = authorizationOf(payload);
-    if (!auth) return undefined;
+    // A payment for a network not accepted here is still recorded, refused, under its own family's terms.
+    const mechanism = mechanismOf(requirements.network);
+    if (!mechanism) return undefined;
+    const auth = mechanism.authorization(payload);
+    if ("problem" in auth) return undefined;
     return {
       network: requirements.network,
       scheme: requirements.scheme,
-      asset: requirements.asset.toLowerCase(),
+      asset: mechanism.canonical(requirements.asset),
       payer: auth.payer,
-      payTo: requirements.payTo.toLowerCase(),
+      payTo: mechanism.canonical(requirements.payTo),
       amount: requirements.amount,
       nonce: auth.nonce,
       resource,
@@ -196,42 +209,39 @@ export class PaymentService {
     response: HTTPResponseInstructions,
     resource: string,
   ): Promise<void> {
-    const entry = this.#offered(decodeOrRefuse(header), resource);
+    const entry = this.#offered(this.#decodeOrRefuse(header), resource);
     if (!entry) return;
     // x402 v2 gives the reason in the PAYMENT-REQUIRED header, not the body: read it where refusals are.
     const { error } = refusalBody(response);
     await this.ledger.reject(entry, typeof error === "string" ? error : `refused with ${response.status}`);
   }
-}
 
-/**
- * The payment a header carries, or a 400 saying what is wrong with it. x402 passes any JSON on (`null`
- * crashed the ledger lookup, `0` passed for no payment at all), and the facilitator answers an
- * authorization it cannot read with a 500, so the shape is checked here, before either sees it.
- */
-function decodeOrRefuse(header: string): PaymentPayload {
-  let decoded: unknown;
-  try {
-    decoded = decodePaymentSignatureHeader(header);
-  } catch {
-    throw new HttpError(400, "Payment header is not an x402 payment (expected base64-encoded JSON).");
+  /**
+   * The payment a header carries, or a 400 saying what is wrong with it. x402 passes any JSON on (`null`
+   * crashed the ledger lookup, `0` passed for no payment at all), and the facilitator answers an
+   * authorization it cannot read with a 500, so the shape is checked here (by the network's own
+   * family's mechanism), before either sees it.
+   */
+  #decodeOrRefuse(header: string): PaymentPayload {
+    let decoded: unknown;
+    try {
+      decoded = decodePaymentSignatureHeader(header);
+    } catch {
+      throw new HttpError(400, "Payment header is not an x402 payment (expected base64-encoded JSON).");
+    }
+    const parsed = parsePaymentPayload(decoded);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) =>
+        issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+      );
+      throw new HttpError(400, `Payment header is not an x402 payment payload (${problems.join("; ")}).`);
+    }
+    const payload = decoded as PaymentPayload;
+    const named = (payload as { accepted?: { network?: unknown } }).accepted?.network;
+    const auth = typeof named === "string" ? mechanismOf(named)?.authorization(payload) : undefined;
+    if (auth && "problem" in auth) throw new HttpError(400, `Payment is not ${auth.problem}.`);
+    return payload;
   }
-  const parsed = parsePaymentPayload(decoded);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) =>
-      issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
-    );
-    throw new HttpError(400, `Payment header is not an x402 payment payload (${problems.join("; ")}).`);
-  }
-  const payload = decoded as PaymentPayload;
-  const problem = eip3009Problem(payload);
-  if (problem) {
-    throw new HttpError(
-      400,
-      `Payment is not a well-formed EIP-3009 authorization, the only kind accepted here (${problem}).`,
-    );
-  }
-  return payload;
 }
 
 /** The refusal of a payment that was already used: it is charged once, whatever is sent again. */

@@ -27,6 +27,8 @@ export interface ConfiguredDriveRobot {
   readonly entry: RobotEntry;
   readonly price: string;
   readonly payTo: string;
+  /** The platform's Solana payee, when it accepts Solana. */
+  readonly solanaPayTo?: string;
 }
 
 /** A service robot the platform's own configuration brings (the simulated `snapshot`, `data-analysis`). */
@@ -37,6 +39,7 @@ export interface ConfiguredServiceRobot {
   readonly services: string[];
   readonly price: string;
   readonly payTo: string;
+  readonly solanaPayTo?: string;
 }
 
 /**
@@ -93,6 +96,7 @@ export class RobotCatalog {
         description: input.description ?? null,
         price: input.price,
         walletAddress: input.wallet_address,
+        solanaAddress: input.solana_address ?? null,
         services: input.driver === "tumbller" ? ["drive"] : input.services,
         endpoint,
         cameraUrl,
@@ -117,6 +121,7 @@ export class RobotCatalog {
       description: patch.description,
       price: patch.price,
       walletAddress: patch.wallet_address,
+      solanaAddress: patch.solana_address,
       status: patch.status,
     };
     if (patch.services) {
@@ -164,12 +169,13 @@ export class RobotCatalog {
 
   /** Brings the configured robots into the catalog (at start) and loads the control path's registry. */
   async syncConfigured(drive: ConfiguredDriveRobot[], services: ConfiguredServiceRobot[]): Promise<void> {
-    for (const { entry, price, payTo } of drive) {
+    for (const { entry, price, payTo, solanaPayTo } of drive) {
       await this.store.upsertConfigured({
         name: entry.id,
         description: "Tumbller self-balancing robot with a camera: drive it live, paid by time.",
         price,
         walletAddress: payTo,
+        solanaAddress: solanaPayTo ?? null,
         services: ["drive"],
         endpoint: entry.motorUrl,
         cameraUrl: entry.cameraUrl,
@@ -188,6 +194,7 @@ export class RobotCatalog {
         description: robot.description,
         price: robot.price,
         walletAddress: robot.payTo,
+        solanaAddress: robot.solanaPayTo ?? null,
         services: robot.services,
         endpoint: robot.endpoint,
         driver: "http-service",
@@ -234,6 +241,7 @@ function toEntry(row: CatalogRobot): RobotEntry {
       robotId: row.id,
       price: row.price,
       payTo: row.walletAddress,
+      solanaPayTo: row.solanaAddress,
       status: row.status,
       suspended: row.suspendedAt !== null,
     },
@@ -251,6 +259,7 @@ export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
     price: trimDecimal(robot.price),
     currency: "USDC",
     wallet_address: robot.walletAddress,
+    solana_address: robot.solanaAddress,
     services: robot.services,
     status: robot.status,
     driver: robot.driver,

@@ -18,6 +18,8 @@ export interface Listing {
   /** USDC per session, decimal string. */
   readonly price: string;
   readonly payTo: string;
+  /** Where Solana payments go; null when the robot is not sold on Solana. */
+  readonly solanaPayTo: string | null;
   readonly status: "active" | "inactive" | "maintenance";
   readonly suspended: boolean;
 }

@@ -36,6 +36,7 @@ export function evmTransferVerifier(options: EvmVerifierOptions): TransferVerifi
   const client = createPublicClient({ transport: http(options.rpcUrl) });
 
   return {
+    canonical: (txHash) => txHash.toLowerCase(),
     async verify(claim: TransferClaim): Promise<TransferCheck> {
       if (!TX_HASH.test(claim.txHash)) {
         return {

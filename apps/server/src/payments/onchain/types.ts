@@ -5,6 +5,8 @@
  */
 export interface TransferVerifier {
   verify(claim: TransferClaim): Promise<TransferCheck>;
+  /** The form a transaction id is stored and compared in (EVM hashes are case-insensitive hex, Solana's base58 is not). */
+  canonical(txHash: string): string;
 }
 
 /** What a transfer must be to pay: the client names the transaction, the session gives the rest. */
@@ -17,8 +19,13 @@ export interface TransferClaim {
   minAmount: bigint;
   /** The payment session's creation: a transfer mined before it cannot be for it. */
   notBefore: Date;
-  /** When the paying account has a linked wallet, the transfer must come from it. */
+  /**
+   * When the paying account has a linked wallet, the transfer must come from it (a verifier ignores a
+   * wallet of another chain family: an EVM wallet says nothing about who pays on Solana).
+   */
   payer?: string;
+  /** The memo the transfer must carry (Solana: the payment session's id); EVM transfers carry none. */
+  memo?: string;
 }
 
 export type TransferRefusal =
@@ -27,6 +34,8 @@ export type TransferRefusal =
   | "unconfirmed"
   | "reverted"
   | "wrong_asset"
+  | "wrong_mint"
+  | "wrong_memo"
   | "wrong_recipient"
   | "amount_too_low"
   | "too_old"

@@ -1,0 +1,1 @@
+ALTER TABLE "robots" ADD COLUMN "solana_address" varchar(64);
