@@ -19,13 +19,14 @@ export class SessionCache {
     if (cached === null) return undefined;
     if (cached === NONE) return { session: undefined };
     const row = JSON.parse(cached) as AccessSession &
-      Record<"createdAt" | "expiresAt" | "endedAt", string | null>;
+      Record<"createdAt" | "expiresAt" | "endedAt" | "outageSince", string | null>;
     return {
       session: {
         ...row,
         createdAt: new Date(row.createdAt as string),
         expiresAt: new Date(row.expiresAt as string),
         endedAt: row.endedAt ? new Date(row.endedAt) : null,
+        outageSince: row.outageSince ? new Date(row.outageSince) : null,
       },
     };
   }

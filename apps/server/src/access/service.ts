@@ -36,6 +36,9 @@ const newToken = () => randomBytes(32).toString("base64url");
 export class AccessService extends EventEmitter<AccessEvents> {
   #sweeper: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  #probing: Promise<void> | undefined;
+  // Pausing and resuming a session's clock are written in the order the robot's outages happened.
+  #outageWrites: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: AccessStore,
@@ -45,6 +48,9 @@ export class AccessService extends EventEmitter<AccessEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    // Paid time is not spent on a robot nobody can drive: its session's clock stops while it is away.
+    robots.on("outage", (robotId) => this.#writeOutage(robotId, "pause"));
+    robots.on("recovered", (robotId) => this.#writeOutage(robotId, "resume"));
   }
 
   /** 403 when an admin suspended the robot, 503 when it is not for sale now or its motor board does not answer. */
@@ -162,6 +168,11 @@ export class AccessService extends EventEmitter<AccessEvents> {
     return this.store.activeForRobot(robot.id, new Date());
   }
 
+  /** How many sessions hold a robot now. */
+  activeCount(): Promise<number> {
+    return this.store.countActive(new Date());
+  }
+
   /** Starts ending lapsed sessions every `sweepMs` (and stopping their robots). */
   startSweeper(): void {
     this.#sweeper ??= setInterval(() => {
@@ -171,9 +182,23 @@ export class AccessService extends EventEmitter<AccessEvents> {
     }, this.options.sweepMs);
   }
 
+  /**
+   * Ends lapsed sessions, and credits paused ones with the outage so far. The robots of paused sessions
+   * are probed (in the background), so an outage ends even when nobody on this process is driving, or
+   * it was another process, since gone, that saw it begin.
+   */
   async sweep(): Promise<void> {
     try {
-      for (const session of await this.store.expireDue(new Date())) await this.#ended(session, "expired");
+      const now = new Date();
+      // Robots are stopped first; crediting paused sessions can wait the few milliseconds.
+      for (const session of await this.store.expireDue(now)) await this.#ended(session, "expired");
+      const paused = await this.#inOutageOrder(() => this.store.creditOutage(now, { resume: false }));
+      for (const session of paused) await this.#forget(session);
+      if (paused.length > 0) {
+        this.#probing ??= this.#probePaused(new Set(paused.map((s) => s.robotId))).finally(() => {
+          this.#probing = undefined;
+        });
+      }
     } catch (error) {
       this.logger.error({ err: error }, "session sweep failed; will retry");
     }
@@ -183,6 +208,62 @@ export class AccessService extends EventEmitter<AccessEvents> {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
     await this.#sweeping;
+    await this.#probing;
+    await this.#outageWrites;
+  }
+
+  async #probePaused(robotIds: Set<string>): Promise<void> {
+    for (const robotId of robotIds) {
+      const robot = this.robots.lookup(robotId);
+      // A robot that answers again closes its breaker, whose "recovered" resumes the session.
+      if (robot) await this.robots.probe(robot);
+    }
+  }
+
+  /**
+   * Runs writes of the session clock one after another, in the order their times were taken: a credit
+   * stamped later never lands before a resume stamped earlier (that would credit time past the outage).
+   */
+  #inOutageOrder<T>(write: () => Promise<T>): Promise<T> {
+    const done = this.#outageWrites.then(write);
+    this.#outageWrites = done.then(
+      () => {},
+      () => {},
+    );
+    return done;
+  }
+
+  #writeOutage(robotId: string, change: "pause" | "resume"): void {
+    // Stamped now, not when the write gets its turn: the outage began (or ended) at this moment.
+    const now = new Date();
+    const write = async () => {
+      if (change === "pause") {
+        const session = await this.store.pauseForOutage(robotId, now);
+        if (!session) return;
+        await this.#forget(session);
+        this.logger.warn(
+          { robot: robotId, wallet: session.wallet },
+          "robot unreachable; session clock paused",
+        );
+        return;
+      }
+      for (const session of await this.store.creditOutage(now, { robotId, resume: true })) {
+        await this.#forget(session);
+        this.logger.info(
+          { robot: robotId, wallet: session.wallet, expiresAt: session.expiresAt },
+          "robot answers again; session extended by the outage",
+        );
+      }
+    };
+    this.#inOutageOrder(write).catch((err) =>
+      this.logger.error({ err, robot: robotId, change }, "session outage not recorded"),
+    );
+  }
+
+  #forget(session: AccessSession): Promise<void> {
+    return this.cache
+      .forget(session.wallet, session.tokenHash)
+      .catch((err) => this.logger.warn({ err }, "session cache not cleared"));
   }
 
   async #grant(
@@ -237,9 +318,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
 
   async #ended(session: AccessSession, reason: StopReason): Promise<void> {
     // Forgotten before the stop goes out, so no cached grant lets a command slip in behind it.
-    await this.cache
-      .forget(session.wallet, session.tokenHash)
-      .catch((err) => this.logger.warn({ err }, "session cache not cleared"));
+    await this.#forget(session);
     this.logger.info({ robot: session.robotId, wallet: session.wallet, reason }, "access ended");
     this.emit("ended", session);
     this.#stop(session.robotId, reason);

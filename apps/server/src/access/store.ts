@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, ne, or } from "drizzle-orm";
+import { and, count, eq, gt, isNotNull, isNull, lte, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { type AccessSessionRow, accessSessions } from "../db/schema.ts";
 
@@ -167,14 +167,65 @@ export class AccessStore {
 
   /**
    * Ends every session whose time is up. The UPDATE … RETURNING hands each lapsed session to exactly
-   * one caller, so with several server processes each robot is stopped once.
+   * one caller, so with several server processes each robot is stopped once. A session whose robot is
+   * in an outage is not due: its clock is stopped.
    */
   expireDue(now: Date): Promise<AccessSession[]> {
     return this.db
       .update(accessSessions)
       .set({ endedAt: now, endReason: "expired" })
-      .where(and(active, lte(accessSessions.expiresAt, now)))
+      .where(and(active, isNull(accessSessions.outageSince), lte(accessSessions.expiresAt, now)))
       .returning();
+  }
+
+  /** Stops the clock of the live, paid session on `robotId` (its robot stopped answering at `now`). */
+  async pauseForOutage(robotId: string, now: Date): Promise<AccessSession | undefined> {
+    const [row] = await this.db
+      .update(accessSessions)
+      .set({ outageSince: now })
+      .where(
+        and(
+          active,
+          eq(accessSessions.robotId, robotId),
+          eq(accessSessions.pending, false),
+          isNull(accessSessions.outageSince),
+          gt(accessSessions.expiresAt, now),
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  /**
+   * Adds the outage so far to the paused sessions' `expires_at` (of `robotId` only, if given) and
+   * counts on from `now`; `resume` also starts their clocks again. One statement per call, so processes
+   * doing this at once add each stretch of time once.
+   */
+  async creditOutage(now: Date, options: { robotId?: string; resume: boolean }): Promise<AccessSession[]> {
+    const at = sql`${now.toISOString()}::timestamptz`;
+    return this.db
+      .update(accessSessions)
+      .set({
+        expiresAt: sql`${accessSessions.expiresAt} + greatest(${at} - ${accessSessions.outageSince}, interval '0')`,
+        outageSince: options.resume ? null : sql`greatest(${at}, ${accessSessions.outageSince})`,
+      })
+      .where(
+        and(
+          active,
+          isNotNull(accessSessions.outageSince),
+          options.robotId ? eq(accessSessions.robotId, options.robotId) : undefined,
+        ),
+      )
+      .returning();
+  }
+
+  /** Sessions holding a robot at `now`. */
+  async countActive(now: Date): Promise<number> {
+    const [row] = await this.db
+      .select({ n: count() })
+      .from(accessSessions)
+      .where(and(active, gt(accessSessions.expiresAt, now)));
+    return row?.n ?? 0;
   }
 }
 

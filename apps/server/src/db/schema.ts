@@ -37,6 +37,11 @@ export const accessSessions = pgTable(
     /** SHA-256 of the bearer token handed to the payer; the token itself is never stored. */
     tokenHash: text("token_hash"),
     paymentId: uuid("payment_id"),
+    /**
+     * Set while the robot does not answer: the session's clock is stopped from then on, and the sweeper
+     * adds the time to `expires_at` (paid time is not spent on a robot nobody can drive).
+     */
+    outageSince: instant("outage_since"),
   },
   (t) => [
     uniqueIndex("access_sessions_active_robot").on(t.robotId).where(sql`${t.endedAt} is null`),
@@ -145,6 +150,8 @@ export const robots = pgTable(
     price: money("price").notNull(),
     currency: varchar("currency", { length: 10 }).notNull().default("USDC"),
     walletAddress: varchar("wallet_address", { length: 255 }).notNull(),
+    /** Where Solana payments go (base58); without one the robot is not sold on Solana. */
+    solanaAddress: varchar("solana_address", { length: 64 }),
     services: jsonb("services").$type<string[]>().notNull(),
     endpoint: varchar("endpoint", { length: 500 }).notNull(),
     status: varchar("status", { length: 50, enum: ROBOT_STATUSES }).notNull().default("active"),

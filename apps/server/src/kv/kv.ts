@@ -13,5 +13,15 @@ export interface Kv {
    * processes with Redis: the count so far in this window, and the milliseconds until it resets.
    */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  /**
+   * Takes `key` for `owner` if it is free, or keeps it for `ttlMs` more if `owner` already holds it
+   * (atomically across processes with Redis); true if `owner` holds it now. A holder that stops renewing
+   * loses it when the time runs out.
+   */
+  lease(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Gives `key` up if `owner` holds it, so the next taker need not wait for it to lapse. */
+  unlease(key: string, owner: string): Promise<void>;
+  /** Resolves when the store answers (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

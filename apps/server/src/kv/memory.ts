@@ -35,6 +35,19 @@ export class MemoryKv implements Kv {
     return { count, resetMs: expiresAt - now };
   }
 
+  async lease(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const entry = this.#live(key);
+    if (entry && entry.value !== owner) return false;
+    await this.set(key, owner, ttlMs);
+    return true;
+  }
+
+  async unlease(key: string, owner: string): Promise<void> {
+    if (this.#live(key)?.value === owner) this.#entries.delete(key);
+  }
+
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     this.#entries.clear();
   }

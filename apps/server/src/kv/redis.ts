@@ -13,11 +13,31 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 
+// Renew if ours, else take if free: one round trip, so two processes never both think they hold it.
+const LEASE_SCRIPT = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+  return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then return 1 end
+return 0`;
+
+const UNLEASE_SCRIPT = `
+if redis.call("GET", KEYS[1]) == ARGV[1] then redis.call("DEL", KEYS[1]) end
+return 0`;
+
 export class RedisKv implements Kv {
   readonly #redis: Redis;
 
   constructor(url: string, prefix: string) {
-    this.#redis = new Redis(url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.#redis = new Redis(url, {
+      keyPrefix: prefix,
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+      // While Redis is away, a command fails at once (a 503 for its request) instead of queueing for
+      // reconnects that back off to seconds; and reconnects stay frequent, so service resumes soon after.
+      enableOfflineQueue: false,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
   }
 
   async connect(): Promise<this> {
@@ -36,6 +56,18 @@ export class RedisKv implements Kv {
 
   async del(key: string): Promise<void> {
     await this.#redis.del(key);
+  }
+
+  async lease(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.eval(LEASE_SCRIPT, 1, key, owner, Math.max(1, Math.ceil(ttlMs)))) === 1;
+  }
+
+  async unlease(key: string, owner: string): Promise<void> {
+    await this.#redis.eval(UNLEASE_SCRIPT, 1, key, owner);
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis.ping();
   }
 
   async claim(key: string, ttlMs: number): Promise<boolean> {

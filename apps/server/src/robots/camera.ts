@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
+import type { Kv, PubSub } from "../kv/index.ts";
 import type { RobotDriver } from "./driver.ts";
 
 export interface Frame {
@@ -14,6 +16,20 @@ export interface CameraOptions {
   readonly idleMs: number;
 }
 
+/**
+ * What the server processes watching one camera share: a lease (whoever holds it polls the camera) and a
+ * channel where the holder publishes what it got to the others.
+ */
+export interface CameraShare {
+  readonly kv: Kv;
+  readonly pubsub: PubSub;
+  /** This process, as lease owner and message sender. */
+  readonly instance: string;
+}
+
+// On the channel: one message per poll, the JPEG in base64 (channels carry strings).
+type Shared = { from: string; at: number; jpeg: string } | { from: string; at: number; error: string };
+
 interface Listener {
   frame(frame: Frame): void;
   failed?(reason: string): void;
@@ -23,20 +39,28 @@ interface Listener {
  * One poller per camera, shared by every viewer. The ESP-EYE serves one JPEG per request and
  * refuses requests closer than 100 ms, so viewers never talk to it: one loop asks at most once per
  * interval, never two requests in flight, and fans the latest frame out.
+ *
+ * Across server processes the same holds through a lease in the shared store: of the processes that
+ * have viewers, the one holding the lease polls and publishes each frame; the others relay what it
+ * publishes and keep trying the lease, so when the holder goes (its lease lapses or it gives it up)
+ * one of them takes over.
  */
 export class CameraFeed {
   readonly #listeners = new Set<Listener>();
   #latest: Frame | undefined;
   #lastError: string | undefined;
-  #running = false;
+  #running: Promise<void> | undefined;
+  readonly #wake = new AbortController();
   #lastDemand = 0;
   #requests = 0;
   #closed = false;
+  #holding = false;
 
   constructor(
     private readonly robotId: string,
     private readonly driver: RobotDriver,
     private readonly options: CameraOptions,
+    private readonly share: CameraShare,
     private readonly logger: Logger,
   ) {}
 
@@ -91,40 +115,107 @@ export class CameraFeed {
     return this.#latest;
   }
 
-  /** Stops polling for good; a waiting `frame()` times out. */
-  close(): void {
+  /** Stops polling for good (giving the lease up for another process); a waiting `frame()` times out. */
+  async close(): Promise<void> {
     this.#closed = true;
+    this.#wake.abort();
+    await this.#running;
   }
 
   #ensureRunning(): void {
     if (this.#running || this.#closed) return;
-    this.#running = true;
-    void this.#poll().finally(() => {
-      this.#running = false;
+    this.#running = this.#poll().finally(() => {
+      this.#running = undefined;
     });
   }
 
   async #poll(): Promise<void> {
-    while (
-      !this.#closed &&
-      (this.#listeners.size > 0 || Date.now() - this.#lastDemand < this.options.idleMs)
-    ) {
-      const started = Date.now();
-      this.#requests++;
-      try {
-        const jpeg = await this.driver.frame();
-        this.#latest = { jpeg, at: Date.now() };
-        this.#lastError = undefined;
-        for (const listener of [...this.#listeners]) listener.frame(this.#latest);
-      } catch (error) {
-        if (this.#lastError === undefined) {
-          this.logger.warn({ robot: this.robotId, err: (error as Error).message }, "camera frame failed");
-        }
-        this.#lastError = (error as Error).message;
-        for (const listener of [...this.#listeners]) listener.failed?.(this.#lastError);
+    const unsubscribe = await this.share.pubsub
+      .subscribe(this.#channel, (message) => this.#relay(message))
+      .catch((err) => {
+        this.logger.warn({ robot: this.robotId, err }, "camera channel unavailable; polling alone");
+        return async () => {};
+      });
+    try {
+      while (
+        !this.#closed &&
+        (this.#listeners.size > 0 || Date.now() - this.#lastDemand < this.options.idleMs)
+      ) {
+        const started = Date.now();
+        if (await this.#lease()) await this.#pollOnce();
+        const wait = this.options.intervalMs - (Date.now() - started);
+        if (wait > 0) await sleep(wait, undefined, { signal: this.#wake.signal }).catch(() => {});
       }
-      const wait = this.options.intervalMs - (Date.now() - started);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    } finally {
+      await unsubscribe().catch(() => {});
+      if (this.#holding) await this.share.kv.unlease(this.#leaseKey, this.share.instance).catch(() => {});
+      this.#holding = false;
     }
+  }
+
+  async #pollOnce(): Promise<void> {
+    this.#requests++;
+    let shared: Shared;
+    try {
+      const jpeg = await this.driver.frame();
+      this.#deliver({ jpeg, at: Date.now() });
+      shared = { from: this.share.instance, at: Date.now(), jpeg: Buffer.from(jpeg).toString("base64") };
+    } catch (error) {
+      this.#fail((error as Error).message);
+      shared = { from: this.share.instance, at: Date.now(), error: (error as Error).message };
+    }
+    await this.share.pubsub.publish(this.#channel, JSON.stringify(shared)).catch(() => {});
+  }
+
+  /** Whether this process polls now. Without the shared store it does: its own viewers come first. */
+  async #lease(): Promise<boolean> {
+    // Long enough to outlast one poll that runs into the camera's timeout, or the holder would lose it
+    // mid-request and a second poller would start.
+    const ttlMs = this.options.intervalMs * 2 + this.options.timeoutMs;
+    const holding = await this.share.kv.lease(this.#leaseKey, this.share.instance, ttlMs).catch((err) => {
+      if (!this.#holding) this.logger.warn({ robot: this.robotId, err }, "camera lease unavailable; polling");
+      return true;
+    });
+    if (holding !== this.#holding) {
+      this.logger.debug(
+        { robot: this.robotId, holding },
+        holding ? "camera lease taken" : "camera lease lost",
+      );
+    }
+    this.#holding = holding;
+    return holding;
+  }
+
+  #relay(message: string): void {
+    let shared: Shared;
+    try {
+      shared = JSON.parse(message) as Shared;
+    } catch {
+      return;
+    }
+    if (shared.from === this.share.instance) return;
+    if ("jpeg" in shared) this.#deliver({ jpeg: Buffer.from(shared.jpeg, "base64"), at: shared.at });
+    else this.#fail(shared.error);
+  }
+
+  #deliver(frame: Frame): void {
+    this.#latest = frame;
+    this.#lastError = undefined;
+    for (const listener of [...this.#listeners]) listener.frame(frame);
+  }
+
+  #fail(reason: string): void {
+    if (this.#lastError === undefined)
+      this.logger.warn({ robot: this.robotId, err: reason }, "camera frame failed");
+    this.#lastError = reason;
+    for (const listener of [...this.#listeners]) listener.failed?.(reason);
+  }
+
+  get #channel(): string {
+    return `camera:${this.robotId}`;
+  }
+
+  get #leaseKey(): string {
+    return `camera-lease:${this.robotId}`;
   }
 }

@@ -16,13 +16,18 @@ export interface RobotDriver {
   cameraAddress(): Promise<RobotInfo>;
 }
 
-/** The robot did not answer as it should: unreachable, too slow, or an error status. */
+/**
+ * The robot did not answer as it should: unreachable, too slow, or an error status. `retryInMs` says when
+ * the platform will next ask it (set once the board is known to be failing).
+ */
 export class RobotUnavailableError extends Error {
   constructor(
     readonly board: "motor" | "camera",
-    reason: string,
+    readonly reason: string,
+    readonly retryInMs?: number,
   ) {
-    super(`${board} ${reason}`);
+    const retry = retryInMs === undefined ? "" : `; retrying in ${Math.ceil(retryInMs / 1000)} s`;
+    super(`${board} ${reason}${retry}`);
     this.name = "RobotUnavailableError";
   }
 }

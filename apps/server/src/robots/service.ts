@@ -1,7 +1,9 @@
+import { EventEmitter } from "node:events";
 import type { MotorCommand } from "@robo402/protocol";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
-import { CameraFeed, type CameraOptions, type Frame } from "./camera.ts";
+import { BoardBreaker, type BreakerOptions, guardDriver } from "./breaker.ts";
+import { CameraFeed, type CameraOptions, type CameraShare, type Frame } from "./camera.ts";
 import { type RobotDriver, type RobotInfo, RobotUnavailableError } from "./driver.ts";
 import type { MotionGuard, StopReason } from "./motion.ts";
 import type { RobotEntry, RobotRegistry } from "./registry.ts";
@@ -10,20 +12,40 @@ export type DriverFactory = (entry: RobotEntry) => RobotDriver;
 
 // Status pages are polled by every visitor; the motor board serves one client at a time.
 const INFO_CACHE_MS = 1000;
+// How often this process looks for stops that another one owes and may not live to deliver.
+const OWED_STOP_SCAN_MS = 5000;
 
-/** The robots the platform knows, and the one way to talk to them. */
-export class RobotService {
+export interface RobotEvents {
+  /** A robot's motor board stopped answering this process. */
+  outage: [robotId: string];
+  /** It answers again. */
+  recovered: [robotId: string];
+}
+
+/**
+ * The robots the platform knows, and the one way to talk to them. Every call to a robot goes through
+ * its board's breaker: one request in flight per board, and a failing board refused fast.
+ */
+export class RobotService extends EventEmitter<RobotEvents> {
   readonly #drivers = new Map<string, RobotDriver>();
   readonly #cameras = new Map<string, CameraFeed>();
   readonly #info = new Map<string, { at: number; info: Promise<RobotInfo | null> }>();
+  readonly #owedScan: NodeJS.Timeout;
 
   constructor(
     private readonly registry: RobotRegistry,
     private readonly makeDriver: DriverFactory,
     private readonly motion: MotionGuard,
     private readonly cameraOptions: CameraOptions,
+    private readonly breaker: BreakerOptions,
+    private readonly share: CameraShare,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+    this.#owedScan = setInterval(() => void this.#adoptOwedStops(), OWED_STOP_SCAN_MS);
+    this.#owedScan.unref();
+    void this.#adoptOwedStops();
+  }
 
   /** The registered robot named `host`; anything else is refused before any request leaves. */
   find(host: string): RobotEntry {
@@ -51,7 +73,7 @@ export class RobotService {
       if (entry && entry.motorUrl === previous.motorUrl && entry.cameraUrl === previous.cameraUrl) continue;
       this.#drivers.delete(previous.id);
       this.#info.delete(previous.id);
-      this.#cameras.get(previous.id)?.close();
+      void this.#cameras.get(previous.id)?.close();
       this.#cameras.delete(previous.id);
     }
     this.registry.replace(entries);
@@ -78,11 +100,20 @@ export class RobotService {
     return info;
   }
 
+  /** Whether the motor board answers now (asked through its breaker, not the status cache). */
+  async probe(entry: RobotEntry): Promise<boolean> {
+    const info = this.#driver(entry)
+      .info()
+      .catch(() => null);
+    this.#info.set(entry.id, { at: Date.now(), info });
+    return (await info) !== null;
+  }
+
   async command(entry: RobotEntry, command: MotorCommand): Promise<void> {
     try {
       await this.motion.drive(entry.id, this.#driver(entry), command);
     } catch (error) {
-      if (error instanceof RobotUnavailableError) throw new HttpError(503, "Robot motor offline");
+      if (error instanceof RobotUnavailableError) throw new HttpError(503, `Robot ${error.message}`);
       throw error;
     }
   }
@@ -94,15 +125,15 @@ export class RobotService {
   async frame(entry: RobotEntry): Promise<Frame> {
     try {
       return await this.camera(entry).frame();
-    } catch {
-      throw new HttpError(503, "Robot camera offline");
+    } catch (error) {
+      throw new HttpError(503, `Robot ${(error as Error).message}`);
     }
   }
 
   camera(entry: RobotEntry): CameraFeed {
     let feed = this.#cameras.get(entry.id);
     if (!feed) {
-      feed = new CameraFeed(entry.id, this.#driver(entry), this.cameraOptions, this.logger);
+      feed = new CameraFeed(entry.id, this.#driver(entry), this.cameraOptions, this.share, this.logger);
       this.#cameras.set(entry.id, feed);
     }
     return feed;
@@ -123,15 +154,41 @@ export class RobotService {
     return this.#driver(entry).cameraAddress();
   }
 
-  close(): void {
-    for (const feed of this.#cameras.values()) feed.close();
+  async close(): Promise<void> {
+    clearInterval(this.#owedScan);
+    await Promise.all([...this.#cameras.values()].map((feed) => feed.close()));
+  }
+
+  async #adoptOwedStops(): Promise<void> {
+    for (const entry of this.registry.list()) {
+      await this.motion
+        .adopt(entry.id, this.#driver(entry))
+        .catch((err) => this.logger.warn({ robot: entry.id, err }, "could not look for an owed stop"));
+    }
   }
 
   #driver(entry: RobotEntry): RobotDriver {
     let driver = this.#drivers.get(entry.id);
     if (!driver) {
-      driver = this.makeDriver(entry);
-      this.#drivers.set(entry.id, driver);
+      const robotId = entry.id;
+      const motor = new BoardBreaker("motor", this.breaker, {
+        opened: (reason) => {
+          this.logger.warn({ robot: robotId, reason }, "robot motor board not answering");
+          this.emit("outage", robotId);
+        },
+        closed: () => {
+          this.logger.info({ robot: robotId }, "robot motor board answers again");
+          this.emit("recovered", robotId);
+          this.motion.recovered(robotId, guarded);
+        },
+      });
+      const guarded: RobotDriver = guardDriver(
+        this.makeDriver(entry),
+        motor,
+        new BoardBreaker("camera", this.breaker),
+      );
+      driver = guarded;
+      this.#drivers.set(robotId, driver);
     }
     return driver;
   }

@@ -1,0 +1,1 @@
+ALTER TABLE "access_sessions" ADD COLUMN "outage_since" timestamp with time zone;
