@@ -28,15 +28,20 @@ import type { PaymentSession } from "./execute/store.ts";
 import { ExecuteStore } from "./execute/store.ts";
 import { docsRoutes } from "./http/docs.ts";
 import { errorHandler, HttpError } from "./http/errors.ts";
+import { healthRoutes, type ReadinessCheck } from "./http/health.ts";
+import { Metrics } from "./http/metrics.ts";
 import { clientIp, rateLimit } from "./http/rate-limit.ts";
+import { requestContext } from "./http/request-context.ts";
+import { WEB_DIST, webRoutes } from "./http/web.ts";
 import { openKv, openPubSub } from "./kv/index.ts";
-import { PaymentGate } from "./payments/gate.ts";
+import { PaymentGate, termsOn } from "./payments/gate.ts";
 import { PaymentLedger } from "./payments/ledger.ts";
-import { openPaymentNetwork, type PaymentNetwork, priceIn } from "./payments/networks.ts";
-import { evmTransferVerifier } from "./payments/onchain/evm.ts";
+import { MECHANISMS } from "./payments/mechanisms/index.ts";
+import { openPaymentNetworks, type Payees, type PaymentNetwork } from "./payments/networks.ts";
 import { PaymentService } from "./payments/service.ts";
 import { SessionEvents } from "./realtime/events.ts";
 import { sessionSocketRoutes } from "./realtime/routes.ts";
+import { BREAKER_TIMING } from "./robots/breaker.ts";
 import { RobotCatalog } from "./robots/catalog.ts";
 import { catalogRoutes } from "./robots/catalog-routes.ts";
 import { CatalogStore } from "./robots/catalog-store.ts";
@@ -57,8 +62,10 @@ export interface Platform {
   readonly access: AccessService;
   readonly robots: RobotService;
   readonly database: Database;
-  /** Paid mode's chain and price; undefined in free mode. */
+  /** Paid mode's primary chain and price; undefined in free mode. */
   readonly network: PaymentNetwork | undefined;
+  /** Every chain payments are taken on (the primary first); empty in free mode. */
+  readonly networks: readonly PaymentNetwork[];
   close(): Promise<void>;
 }
 
@@ -85,7 +92,19 @@ const EXPOSED_HEADERS = [
   "RateLimit-Remaining",
   "RateLimit-Reset",
 ];
-const directDispatcher = new Agent();
+
+const RPC_BLOCK_NUMBER = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] });
+
+/** Resolves when `url` answers 2xx (a readiness check). */
+async function answers(url: string, init: RequestInit = {}): Promise<void> {
+  const response = await fetch(url, {
+    ...init,
+    headers: { "content-type": "application/json" },
+    signal: AbortSignal.timeout(2000),
+  });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`answered ${response.status}`);
+}
 
 function recentPayment(session: PaymentSession) {
   const { id, amount, currency, payer, tx_signature, service, status, paid_at } = paymentJson(session);
@@ -120,11 +139,29 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     const kv = await openKv(config.REDIS_URL, config.REDIS_PREFIX);
     closers.push(() => kv.close());
 
+    const pubsub = await openPubSub(config.REDIS_URL, config.REDIS_PREFIX);
+    closers.push(() => pubsub.close());
+    const instance = randomUUID();
+
+    // Read at scrape time, when everything below exists.
+    const metrics: Metrics = new Metrics({
+      paymentsByStatus: () => ledger.countByStatus(),
+      activeSessions: () => access.activeCount(),
+      robotHealth: () =>
+        Promise.all(
+          robots.list().map(async (entry) => ({
+            robot: entry.id,
+            motor: (await robots.info(entry)) !== null,
+            camera: await robots.cameraOnline(entry),
+          })),
+        ),
+    });
     const resolver = new LocalNameResolver();
     const motion = new MotionGuard(kv, logger, {
       deadmanMs: config.DEADMAN_MS,
       stopAttempts: config.STOP_RETRY_ATTEMPTS,
       stopMaxDelayMs: config.STOP_RETRY_MAX_DELAY_MS,
+      onStop: metrics.countStop,
     });
     closers.push(() => motion.close());
     const robots = new RobotService(
@@ -137,9 +174,11 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         }),
       motion,
       { intervalMs: config.CAMERA_INTERVAL_MS, timeoutMs: config.CAMERA_TIMEOUT_MS, idleMs: 5000 },
+      { ...BREAKER_TIMING, waitMs: config.ROBOT_TIMEOUT_MS },
+      { kv, pubsub, instance },
       logger,
     );
-    closers.push(async () => robots.close());
+    closers.push(() => robots.close());
     const access = new AccessService(
       new AccessStore(database.db),
       new SessionCache(kv),
@@ -148,17 +187,18 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       logger,
     );
 
-    const network = config.PAYMENT_ENABLED ? await openPaymentNetwork(config) : undefined;
-    if (network?.devchain) closers.push(() => network.devchain?.close() ?? Promise.resolve());
-    const payments =
-      network && new PaymentService(new PaymentGate(network), new PaymentLedger(database.db), logger);
-    // Where money goes when a robot came from configuration: PAYMENT_ADDRESS, or the local chain's payee.
-    const platformPayee = network?.payTo ?? config.PAYMENT_ADDRESS;
+    const networks = config.PAYMENT_ENABLED ? await openPaymentNetworks(config) : [];
+    const [network] = networks;
+    for (const { devchain } of networks) if (devchain) closers.push(() => devchain.close());
+    const ledger = new PaymentLedger(database.db);
+    const payments = network && new PaymentService(new PaymentGate(networks), ledger, logger);
+    // Where money goes when a robot came from configuration: PAYMENT_ADDRESS (SOLANA_PAYMENT_ADDRESS), or
+    // the local chains' payees. A robot's EVM wallet is required even where only Solana is accepted.
+    const platformPayees: Payees = {};
+    for (const accepted of networks) platformPayees[accepted.family] ??= accepted.payTo;
+    const platformPayee = platformPayees.evm ?? config.PAYMENT_ADDRESS;
 
     // One registry: the catalog's drive robots are what the control path sells, on every instance.
-    const pubsub = await openPubSub(config.REDIS_URL, config.REDIS_PREFIX);
-    closers.push(() => pubsub.close());
-    const instance = randomUUID();
     const catalog = new RobotCatalog(
       new CatalogStore(database.db),
       (url) => checkRobotUrl(url, { allowedNetworks: config.ROBOT_NETWORKS_ALLOWED }),
@@ -188,8 +228,9 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         entry,
         price: config.SESSION_PRICE.replace("$", ""),
         payTo: platformPayee,
+        solanaPayTo: platformPayees.svm,
       })),
-      services?.robots ?? [],
+      (services?.robots ?? []).map((robot) => ({ ...robot, solanaPayTo: platformPayees.svm })),
     );
 
     const controlAuth = payments
@@ -202,8 +243,10 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
             payments,
             robots,
             (robot) => ({
-              price: robot.listing ? priceIn(network.asset, robot.listing.price) : network.price,
-              payTo: robot.listing?.payTo || network.payTo,
+              accepts: termsOn(networks, robot.listing?.price ?? config.SESSION_PRICE, {
+                evm: robot.listing?.payTo || platformPayees.evm,
+                svm: robot.listing?.solanaPayTo || platformPayees.svm,
+              }),
               description: `${config.SESSION_DURATION_MINUTES} minutes of control of ${robot.id}`,
             }),
             logger,
@@ -227,7 +270,10 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     const accounts = await AuthService.open(database.db, kv, {
       jwtSecret: config.JWT_SECRET,
       ttlMinutes: config.JWT_TTL_MINUTES,
-      chainId: network ? Number(network.id.split(":")[1]) : undefined,
+      // Wallet sign-in is SIWE: it names an EVM chain.
+      chainId: (([evm]) => (evm ? Number(evm.id.split(":")[1]) : undefined))(
+        networks.filter((accepted) => accepted.id.startsWith("eip155:")),
+      ),
       publicUrl: config.PUBLIC_URL,
     });
     if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
@@ -235,6 +281,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     }
     const sessionEvents = new SessionEvents(pubsub, logger);
     const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
+    const directDispatcher = new Agent();
+    closers.push(() => Promise.all([ownersDispatcher.close(), directDispatcher.close()]));
     const executorOptions = {
       timeoutMs: config.EXECUTE_TIMEOUT_MS,
       maxResponseBytes: config.EXECUTE_MAX_RESPONSE_BYTES,
@@ -253,15 +301,19 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       sessionEvents,
       logger,
       { sessionMinutes: config.PAYMENT_SESSION_MINUTES, timeoutMs: config.EXECUTE_TIMEOUT_MS },
-      network &&
-        payments && {
-          network,
-          payments,
-          verifier: evmTransferVerifier({
-            rpcUrl: network.rpcUrl,
-            confirmations: config.VERIFY_CONFIRMATIONS,
-          }),
-        },
+      payments && {
+        networks,
+        payments,
+        verifiers: new Map(
+          networks.map((accepted) => [
+            accepted.id,
+            MECHANISMS[accepted.family].verifier(accepted, {
+              confirmations: config.VERIFY_CONFIRMATIONS,
+              commitment: config.SOLANA_COMMITMENT,
+            }),
+          ]),
+        ),
+      },
     );
     const expiry = setInterval(
       () => executions.sweep().catch((err) => logger.error({ err }, "expiring payment sessions failed")),
@@ -269,9 +321,18 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     );
     closers.push(async () => clearInterval(expiry));
 
+    const readiness: Record<string, ReadinessCheck> = { database: () => database.ping() };
+    if (config.REDIS_URL) readiness.redis = () => kv.ping();
+    if (network) {
+      readiness.chain = () => answers(network.rpcUrl, { method: "POST", body: RPC_BLOCK_NUMBER });
+      readiness.facilitator = () => answers(`${network.facilitatorUrl}/supported`);
+    }
+
     const app = new OpenAPIHono();
     app.onError(errorHandler(logger));
     app.notFound((c) => c.json({ detail: "Not Found" }, 404));
+    app.use(requestContext(logger));
+    app.use(metrics.middleware());
     app.use(secureHeaders());
     app.use(cors({ origin: config.CORS_ORIGINS, credentials: true, exposeHeaders: EXPOSED_HEADERS }));
     app.use(
@@ -285,6 +346,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.get("/health", (c) =>
       c.json(HealthResponse.parse({ status: "healthy", payment_enabled: config.PAYMENT_ENABLED })),
     );
+    app.route("/", healthRoutes(readiness));
+    app.route("/", metrics.routes());
     app.route(
       "/api/v1/access",
       accessRoutes(access, controlAuth, buy, {
@@ -340,8 +403,10 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       info: { title: "robo402", version: "0.1.0", description: "Pay robots over HTTP 402" },
     });
     app.route("/", docsRoutes());
+    // Last: the portals answer only what no API route did.
+    app.route("/", webRoutes(WEB_DIST));
 
-    return { app, access, robots, database, network, close };
+    return { app, access, robots, database, network, networks, close };
   } catch (error) {
     await close();
     throw error;

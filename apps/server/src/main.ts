@@ -3,13 +3,15 @@ import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createPlatform } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { logContext, REDACTED_PATHS } from "./http/request-context.ts";
 import { websocketOption } from "./realtime/server.ts";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const logger = pino({ level: config.LOG_LEVEL });
+  // JSON lines, each naming the request it was written for; credentials never written.
+  const logger = pino({ level: config.LOG_LEVEL, mixin: logContext, redact: REDACTED_PATHS });
   const platform = await createPlatform(config, logger);
   const options = {
     fetch: platform.app.fetch,
@@ -26,6 +28,14 @@ async function main(): Promise<void> {
         pay_to: platform.network?.payTo,
         facilitator: platform.network?.facilitatorUrl,
         chain_rpc: platform.network?.rpcUrl,
+        // Every accepted network (with X402_NETWORKS): where it pays and which RPC reads it.
+        networks: platform.networks.map((network) => ({
+          network: network.name,
+          id: network.id,
+          asset: network.asset.address,
+          pay_to: network.payTo,
+          rpc: network.rpcUrl,
+        })),
         database: platform.database.engine,
         robots: platform.robots.list().map((robot) => robot.id),
       },

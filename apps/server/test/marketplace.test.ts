@@ -366,28 +366,63 @@ describe("what owners, users and admins see", () => {
   });
 
   it("each role reaches exactly what the plan lets it", async () => {
+    const otherOwner = await signUp("matrix-owner@robo402.test", "robot_owner");
+    const newRobot = {
+      name: "x",
+      price: "1",
+      wallet_address: ownerWallet(),
+      services: ["a"],
+      endpoint: "http://x",
+    };
+    const someone = ((await (await call("/api/auth/me", user)).json()) as { id: string }).id;
+    // Every protected route × every role. 422 means the role got in and the body was judged.
     const routes: Array<[string, string, unknown, Record<string, number>]> = [
-      ["GET", `/api/robots/${robotId}/metrics`, undefined, { none: 401, user: 403, owner: 200, admin: 200 }],
+      ["GET", "/api/auth/me", undefined, { none: 401, user: 200, owner: 200, admin: 200 }],
+      ["POST", "/api/auth/wallet/nonce", {}, { none: 401, user: 422, owner: 422, admin: 422 }],
+      ["POST", "/api/auth/wallet", {}, { none: 401, user: 422, owner: 422, admin: 422 }],
+      ["POST", "/api/robots", newRobot, { none: 401, user: 403, owner: 422, admin: 422 }],
       [
-        "POST",
-        "/api/robots",
-        { name: "x", price: "1", wallet_address: ownerWallet(), services: ["a"], endpoint: "http://x" },
-        { none: 401, user: 403, owner: 422, admin: 422 },
+        "GET",
+        `/api/robots/${robotId}/metrics`,
+        undefined,
+        { none: 401, user: 403, other: 403, owner: 200, admin: 200 },
       ],
       [
         "PATCH",
         `/api/robots/${robotId}`,
         { description: "Numbers in, statistics out" },
-        { none: 401, user: 403, owner: 200, admin: 200 },
+        { none: 401, user: 403, other: 403, owner: 200, admin: 200 },
       ],
+      ["DELETE", `/api/robots/${robotId}`, undefined, { none: 401, user: 403, other: 403 }],
+      ["GET", "/api/robots?mine=true", undefined, { none: 401, user: 200, owner: 200, admin: 200 }],
+      ["GET", "/api/payments", undefined, { none: 401, user: 200, owner: 200, admin: 200 }],
+      ["GET", "/api/payments?scope=owned", undefined, { none: 401, user: 403, owner: 200, admin: 200 }],
+      ["GET", "/api/payments?scope=all", undefined, { none: 401, user: 403, owner: 403, admin: 200 }],
+      ["GET", "/api/executions?scope=owned", undefined, { none: 401, user: 403, owner: 200, admin: 200 }],
       ["GET", "/api/admin/users", undefined, { none: 401, user: 403, owner: 403, admin: 200 }],
+      [
+        "PATCH",
+        `/api/admin/users/${someone}`,
+        { role: "user" },
+        { none: 401, user: 403, owner: 403, admin: 200 },
+      ],
+      ["GET", "/api/admin/robots", undefined, { none: 401, user: 403, owner: 403, admin: 200 }],
+      [
+        "POST",
+        `/api/admin/robots/${robotId}/unsuspend`,
+        undefined,
+        { none: 401, user: 403, owner: 403, admin: 200 },
+      ],
       ["GET", "/api/admin/payments", undefined, { none: 401, user: 403, owner: 403, admin: 200 }],
       ["GET", "/api/admin/executions", undefined, { none: 401, user: 403, owner: 403, admin: 200 }],
-      ["GET", "/api/admin/robots", undefined, { none: 401, user: 403, owner: 403, admin: 200 }],
-      ["GET", "/api/payments?scope=owned", undefined, { none: 401, user: 403, owner: 200, admin: 200 }],
-      ["GET", "/api/payments", undefined, { none: 401, user: 200, owner: 200, admin: 200 }],
     ];
-    const tokens: Record<string, string | undefined> = { none: undefined, user, owner, admin };
+    const tokens: Record<string, string | undefined> = {
+      none: undefined,
+      user,
+      other: otherOwner,
+      owner,
+      admin,
+    };
     const seen: Record<string, Record<string, number>> = {};
     for (const [method, path, body, expected] of routes) {
       const key = `${method} ${path}`;

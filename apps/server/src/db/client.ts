@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -16,8 +17,14 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 export interface Database {
   readonly db: Db;
   readonly engine: "pglite" | "postgres";
+  /** Resolves when the database answers a query (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+const ping = (db: Db) => async () => {
+  await db.execute(sql`select 1`);
+};
 
 export type DatabaseTarget =
   | { kind: "postgres"; url: string }
@@ -38,7 +45,12 @@ export async function openDatabase(
   const client = target.kind === "pglite" ? new PGlite(target.dataDir) : new PGlite();
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });
-  return { db: db as unknown as Db, engine: "pglite", close: () => client.close() };
+  return {
+    db: db as unknown as Db,
+    engine: "pglite",
+    ping: ping(db as unknown as Db),
+    close: () => client.close(),
+  };
 }
 
 async function openPostgres(url: string, onError: (error: Error) => void): Promise<Database> {
@@ -54,7 +66,12 @@ async function openPostgres(url: string, onError: (error: Error) => void): Promi
   // Without a listener, one dropped idle connection would take the whole process down.
   pool.on("error", onError);
   const db = drizzlePg({ client: pool, schema });
-  return { db: db as unknown as Db, engine: "postgres", close: () => pool.end() };
+  return {
+    db: db as unknown as Db,
+    engine: "postgres",
+    ping: ping(db as unknown as Db),
+    close: () => pool.end(),
+  };
 }
 
 /** True when `error` (or what drizzle wrapped) is PostgreSQL's unique_violation. */
