@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
@@ -8,6 +8,8 @@ export default defineConfig({
       "e2e/**/*.test.ts",
       "bench/test/**/*.test.ts",
     ],
+    // Their own run: `npm run test:reliability` (vitest.reliability.config.ts).
+    exclude: [...configDefaults.exclude, "e2e/reliability/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -25,7 +25,11 @@ export function startServer(env: Record<string, string>, nodeArgs: string[] = []
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time\n${stderr}`)), 45_000);
+    const timer = setTimeout(() => {
+      // Not left running behind the failed test (it would hold its port, database and robots).
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in time\n${stderr}`));
+    }, 45_000);
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening\n${stderr}`));

@@ -94,6 +94,8 @@ export function paidPurchase(
       await access.assertAvailable(robot);
       held = await access.reserve(payment.payer, robot, payment.id);
     } catch (error) {
+      // The hold may have been written before what failed (a cache that could not be reached).
+      await access.abandonFor(payment.id);
       await payments.reject(payment, (error as Error).message);
       throw error;
     }

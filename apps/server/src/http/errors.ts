@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import type { ZodError } from "zod";
+import { unavailableDetail } from "./unavailable.ts";
 
 /** A refusal the caller can act on: the status and the sentence that goes into `{"detail": …}`. */
 export class HttpError extends Error {
@@ -45,6 +46,11 @@ export function errorHandler(logger: Logger): ErrorHandler {
     if (error instanceof HTTPException) {
       const detail = error.status === 400 ? `Bad request: ${error.message}` : error.message;
       return c.json({ detail: detail || "Request refused" }, error.status);
+    }
+    const unavailable = unavailableDetail(error);
+    if (unavailable) {
+      logger.warn({ err: error, path: c.req.path }, "a store the request needs is unreachable");
+      return c.json({ detail: unavailable }, 503, { "retry-after": "5" });
     }
     logger.error({ err: error, path: c.req.path }, "unhandled error");
     return c.json({ detail: "Internal server error" }, 500);
