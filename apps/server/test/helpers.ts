@@ -117,3 +117,32 @@ export async function eventually(
 }
 
 export const wallet = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
+
+export interface CallInit {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A JSON call to the platform, as the account whose access token is given (none: anonymous). */
+export function callAs(t: TestPlatform, path: string, token: string | undefined, init: CallInit = {}) {
+  return t.request(path, {
+    method: init.method ?? "GET",
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...init.headers,
+    },
+    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+  });
+}
+
+/** Registers an account with `role` and returns its access token. */
+export async function signUp(t: TestPlatform, email: string, role: string): Promise<string> {
+  const response = await callAs(t, "/api/auth/register", undefined, {
+    method: "POST",
+    body: { email, password: "long-enough-password", role },
+  });
+  if (response.status !== 201) throw new Error(`sign-up of ${email} answered ${response.status}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}

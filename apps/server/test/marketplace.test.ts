@@ -8,7 +8,13 @@ import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import {
+  type CallInit,
+  callAs,
+  signUp as signUpAs,
+  startTestPlatform,
+  type TestPlatform,
+} from "./helpers.ts";
 import { type Listener, listen } from "./listen.ts";
 
 // The second plan end to end, on the real local chain (anvil, test USDC, x402 facilitator) and a real
@@ -73,30 +79,8 @@ afterAll(async () => {
   await chain?.close();
 });
 
-async function call(
-  path: string,
-  token: string | undefined,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-) {
-  return t.request(path, {
-    method: init.method ?? "GET",
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-      ...init.headers,
-    },
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-  });
-}
-
-async function signUp(email: string, role: string): Promise<string> {
-  const response = await call("/api/auth/register", undefined, {
-    method: "POST",
-    body: { email, password: "long-enough-password", role },
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const call = (path: string, token: string | undefined, init?: CallInit) => callAs(t, path, token, init);
+const signUp = (email: string, role: string) => signUpAs(t, email, role);
 
 async function logIn(email: string, password: string): Promise<string> {
   const response = await call("/api/auth/login", undefined, { method: "POST", body: { email, password } });

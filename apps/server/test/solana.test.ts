@@ -23,7 +23,13 @@ import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { openPaymentNetworks } from "../src/payments/networks.ts";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import {
+  type CallInit,
+  callAs,
+  signUp as signUpAs,
+  startTestPlatform,
+  type TestPlatform,
+} from "./helpers.ts";
 
 // Solana end to end on the devchain's real SVM (litesvm with the SPL Token and Memo programs, behind
 // its JSON-RPC) and its x402 facilitator, beside the EVM chain: the platform accepts both at once.
@@ -90,30 +96,8 @@ afterAll(async () => {
   await chain?.close();
 });
 
-async function call(
-  path: string,
-  token: string | undefined,
-  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-) {
-  return t.request(path, {
-    method: init.method ?? "GET",
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-      ...init.headers,
-    },
-    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
-  });
-}
-
-async function signUp(email: string, role: string): Promise<string> {
-  const response = await call("/api/auth/register", undefined, {
-    method: "POST",
-    body: { email, password: "long-enough-password", role },
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const call = (path: string, token: string | undefined, init?: CallInit) => callAs(t, path, token, init);
+const signUp = (email: string, role: string) => signUpAs(t, email, role);
 
 const execute = (body: unknown, headers: Record<string, string> = {}) =>
   call(`/api/execute/${robotId}`, user, { method: "POST", body, headers });
