@@ -11,6 +11,11 @@ export interface ControlAuth {
   session(c: Context): Promise<AccessSession | undefined>;
   /** The caller's live session and robot; 401 without credentials, 403 without a session. */
   controller(c: Context): Promise<Controller>;
+  /**
+   * Like `controller`, for the camera stream only: an <img> cannot send headers, so the credential may
+   * come as `?token=` (paid) or `?wallet=` (free) instead. Nowhere else, since URLs end up in logs.
+   */
+  streamController(c: Context): Promise<Controller>;
 }
 
 /**
@@ -19,18 +24,19 @@ export interface ControlAuth {
  */
 export function walletHeaderAuth(access: AccessService): ControlAuth {
   const wallet = (c: Context) => c.req.header("x-wallet-address")?.trim() || undefined;
+  const controller = async (caller: string | undefined) => {
+    if (!caller) throw new HttpError(401, "Wallet address required. Include X-Wallet-Address header.");
+    const session = await access.forWallet(caller);
+    if (!session) throw new HttpError(403, "No active session. Purchase access first.");
+    return access.controller(session);
+  };
   return {
     session: async (c) => {
       const caller = wallet(c);
       return caller ? access.forWallet(caller) : undefined;
     },
-    controller: async (c) => {
-      const caller = wallet(c);
-      if (!caller) throw new HttpError(401, "Wallet address required. Include X-Wallet-Address header.");
-      const session = await access.forWallet(caller);
-      if (!session) throw new HttpError(403, "No active session. Purchase access first.");
-      return access.controller(session);
-    },
+    controller: (c) => controller(wallet(c)),
+    streamController: (c) => controller(wallet(c) ?? (c.req.query("wallet")?.trim() || undefined)),
   };
 }
 
@@ -92,5 +98,11 @@ export function paidAuth(access: AccessService, options: PaidAuthOptions): Contr
   return {
     session: resolve,
     controller: async (c) => access.controller(await resolve(c)),
+    streamController: async (c) => {
+      const token = c.req.query("token");
+      const fromQuery =
+        token !== undefined && !c.req.header("authorization") && !c.req.header("sign-in-with-x");
+      return access.controller(fromQuery ? await byToken(`Bearer ${token}`) : await resolve(c));
+    },
   };
 }

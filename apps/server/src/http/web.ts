@@ -9,7 +9,7 @@ import { Hono } from "hono";
 export const WEB_DIST = fileURLToPath(new URL("../../../web/dist", import.meta.url));
 
 // Paths the API owns: an unknown one stays a JSON 404 instead of becoming the SPA's page.
-const API_PATHS = /^\/(api|ws)(\/|$)|^\/(docs|openapi\.json|health)(\/|$)/;
+const API_PATHS = /^\/(api|ws)(\/|$)|^\/(docs|openapi\.json|health|metrics)(\/|$)/;
 
 /**
  * The portals: static files from `dir`, and index.html for any other GET a browser makes, so a reload on

@@ -54,6 +54,14 @@ const cameraStream = createRoute({
   method: "get",
   path: "/camera/stream",
   summary: "Live camera as multipart MJPEG (use as an <img> source)",
+  description:
+    "An <img> cannot send headers: the stream also takes the session token as `?token=` (free mode: `?wallet=`).",
+  request: {
+    query: z.object({
+      token: z.string().optional().meta({ description: "The session token, for an <img> source" }),
+      wallet: z.string().optional().meta({ description: "Free mode: the wallet, for an <img> source" }),
+    }),
+  },
   responses: {
     200: {
       content: { [`multipart/x-mixed-replace; boundary=${BOUNDARY}`]: { schema: z.string() } },
@@ -102,7 +110,7 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
       });
     })
     .openapi(cameraStream, async (c) => {
-      const { robot, session } = await auth.controller(c);
+      const { robot, session } = await auth.streamController(c);
       const feed = robots.camera(robot);
       c.header("content-type", `multipart/x-mixed-replace; boundary=${BOUNDARY}`);
       c.header("cache-control", "no-store");
@@ -178,6 +186,7 @@ export function robotListRoutes(robots: RobotService, access: AccessService) {
           robot_host: robot.id,
           available: !holder,
           locked_by: holder ? maskWallet(holder.wallet) : null,
+          free_at: holder ? holder.expiresAt.toISOString() : null,
         };
       }),
     );
