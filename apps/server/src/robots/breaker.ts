@@ -1,4 +1,4 @@
-import { type RobotDriver, RobotUnavailableError } from "./driver.ts";
+import { RobotBusyError, type RobotDriver, RobotUnavailableError } from "./driver.ts";
 
 export interface BreakerOptions {
   /** How long a board stays closed to callers after it first fails; doubles with each failed probe. */
@@ -54,6 +54,7 @@ export class BoardBreaker {
       this.#succeeded();
       return result;
     } catch (error) {
+      if (error instanceof RobotBusyError) throw error;
       if (error instanceof RobotUnavailableError) throw this.#failed(error);
       throw error;
     } finally {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Kv, PubSub } from "../kv/index.ts";
-import type { RobotDriver } from "./driver.ts";
+import { RobotBusyError, type RobotDriver } from "./driver.ts";
 
 export interface Frame {
   readonly jpeg: Uint8Array;
@@ -161,6 +161,8 @@ export class CameraFeed {
       this.#deliver({ jpeg, at: Date.now() });
       shared = { from: this.share.instance, at: Date.now(), jpeg: Buffer.from(jpeg).toString("base64") };
     } catch (error) {
+      // A busy camera is asked again on the next round; viewers keep waiting for that frame.
+      if (error instanceof RobotBusyError) return;
       this.#fail((error as Error).message);
       shared = { from: this.share.instance, at: Date.now(), error: (error as Error).message };
     }

@@ -31,3 +31,14 @@ export class RobotUnavailableError extends Error {
     this.name = "RobotUnavailableError";
   }
 }
+
+/**
+ * The board answered, but not now: the camera's "503 within 100 ms of the last frame" or "Camera busy".
+ * Not an outage: the next poll gets a frame, so nothing opens a breaker or fails a waiting viewer over it.
+ */
+export class RobotBusyError extends RobotUnavailableError {
+  constructor(board: "motor" | "camera", reason: string) {
+    super(board, reason);
+    this.name = "RobotBusyError";
+  }
+}

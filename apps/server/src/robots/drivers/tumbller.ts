@@ -1,7 +1,7 @@
 import type { MotorCommand } from "@robo402/protocol";
 import { request } from "undici";
 import { z } from "zod";
-import { type RobotDriver, type RobotInfo, RobotUnavailableError } from "../driver.ts";
+import { RobotBusyError, type RobotDriver, type RobotInfo, RobotUnavailableError } from "../driver.ts";
 import type { RobotEntry } from "../registry.ts";
 import type { LocalNameResolver } from "../resolver.ts";
 
@@ -46,6 +46,9 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
         signal: AbortSignal.timeout(timeoutMs),
       });
       const body = await readCapped(response.body, limit);
+      if (board === "camera" && response.statusCode === 503) {
+        throw new RobotBusyError(board, "busy (answered 503: asked within 100 ms of another frame)");
+      }
       if (response.statusCode !== 200) {
         throw new RobotUnavailableError(board, `answered ${response.statusCode}`);
       }
