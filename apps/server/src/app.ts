@@ -136,10 +136,12 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       (err) => logger.warn({ err }, "database connection lost; the pool will reconnect"),
     );
     closers.push(() => database.close());
-    const kv = await openKv(config.REDIS_URL, config.REDIS_PREFIX);
+    const redisDown = (err: Error) =>
+      logger.warn({ err: err.message }, "Redis unreachable; reconnecting (requests that need it get 503)");
+    const kv = await openKv(config.REDIS_URL, config.REDIS_PREFIX, redisDown);
     closers.push(() => kv.close());
 
-    const pubsub = await openPubSub(config.REDIS_URL, config.REDIS_PREFIX);
+    const pubsub = await openPubSub(config.REDIS_URL, config.REDIS_PREFIX, redisDown);
     closers.push(() => pubsub.close());
     const instance = randomUUID();
 

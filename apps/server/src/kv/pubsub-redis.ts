@@ -20,12 +20,14 @@ export class RedisPubSub implements PubSub {
   readonly #prefix: string;
   readonly #channels = new Map<string, Channel>();
 
-  constructor(url: string, prefix: string) {
+  constructor(url: string, prefix: string, onError: (error: Error) => void = () => {}) {
     this.#prefix = prefix;
     // Named, so that CLIENT LIST shows whose connections these are; names take no spaces.
     const name = `${prefix}pubsub`.replace(/[^!-~]/g, "_");
     this.#publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: name });
     this.#subscriber = this.#publisher.duplicate();
+    this.#publisher.on("error", onError);
+    this.#subscriber.on("error", onError);
     this.#subscriber.on("message", (channel: string, message: string) => {
       for (const listener of this.#channels.get(channel)?.listeners ?? []) listener(message);
     });

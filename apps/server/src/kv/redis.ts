@@ -28,7 +28,7 @@ return 0`;
 export class RedisKv implements Kv {
   readonly #redis: Redis;
 
-  constructor(url: string, prefix: string) {
+  constructor(url: string, prefix: string, onError: (error: Error) => void = () => {}) {
     this.#redis = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
@@ -38,6 +38,7 @@ export class RedisKv implements Kv {
       enableOfflineQueue: false,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     });
+    this.#redis.on("error", onError);
   }
 
   async connect(): Promise<this> {
