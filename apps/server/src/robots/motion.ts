@@ -51,12 +51,19 @@ export class MotionGuard {
       await this.kv.del(this.#key(robotId));
       return;
     }
-    const stamp = `${this.#instance}:${randomUUID()}`;
-    await this.kv.set(this.#key(robotId), stamp, this.options.deadmanMs * 4);
+    // The robot is moving now: the timer is armed before anything else can fail. Should the shared stamp
+    // not be written (the store is away), the dead-man stops the robot without asking it.
+    let stamp: string | undefined = `${this.#instance}:${randomUUID()}`;
     this.#disarm(robotId);
     const timer = setTimeout(() => void this.#deadman(robotId, driver, stamp), this.options.deadmanMs);
     timer.unref();
     this.#armed.set(robotId, { timer, driver });
+    try {
+      await this.kv.set(this.#key(robotId), stamp, this.options.deadmanMs * 4);
+    } catch (error) {
+      stamp = undefined;
+      throw error;
+    }
   }
 
   /**
@@ -92,10 +99,11 @@ export class MotionGuard {
     if (this.#owed.has(robotId)) void this.#payOwed(robotId, driver);
   }
 
-  async #deadman(robotId: string, driver: RobotDriver, stamp: string): Promise<void> {
+  /** `stamp`: this motion's, as shared; undefined when it could not be shared (then nobody else can vouch). */
+  async #deadman(robotId: string, driver: RobotDriver, stamp: string | undefined): Promise<void> {
     this.#armed.delete(robotId);
     try {
-      if ((await this.kv.get(this.#key(robotId))) !== stamp) return;
+      if (stamp !== undefined && (await this.kv.get(this.#key(robotId))) !== stamp) return;
     } catch (error) {
       // Without the shared stamp we cannot tell whether another process is driving: stopping is safe.
       this.logger.warn({ robot: robotId, err: error }, "dead-man check could not read the shared stamp");
