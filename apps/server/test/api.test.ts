@@ -1,7 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isNull } from "drizzle-orm";
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { accessSessions } from "../src/db/schema.ts";
 import { eventually, startTestPlatform, type TestPlatform, wallet } from "./helpers.ts";
 
 const ROBOT = "finland-tumbller-01";
@@ -280,6 +282,21 @@ describe("camera", () => {
     expect(text.startsWith("--robo402-frame\r\nContent-Type: image/jpeg\r\nContent-Length: ")).toBe(true);
     expect(text).toContain("\r\n\r\n\xff\xd8");
     await reader.cancel();
+  });
+
+  it("an open stream ends when its session ends elsewhere (another instance released it)", async () => {
+    await t.purchase(ALICE, ROBOT);
+    const response = await t.request("/api/v1/robot/camera/stream", { wallet: ALICE });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    expect((await reader.read()).done).toBe(false);
+    // What another instance's release leaves in the shared database, without this instance hearing of it.
+    await t.platform.database.db
+      .update(accessSessions)
+      .set({ endedAt: new Date(), endReason: "released" })
+      .where(isNull(accessSessions.endedAt));
+    let ended = false;
+    while (!ended) ended = (await reader.read()).done;
+    expect(ended).toBe(true);
   });
 });
 

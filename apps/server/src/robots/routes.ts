@@ -50,6 +50,8 @@ const frame = createRoute({
 });
 
 const BOUNDARY = "robo402-frame";
+// How often an open stream asks whether its session still runs (it may end on another instance).
+const STREAM_RECHECK_MS = 5000;
 const cameraStream = createRoute({
   method: "get",
   path: "/camera/stream",
@@ -131,14 +133,25 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
         };
         await new Promise<void>((done) => {
           const unsubscribe = feed.subscribe(send);
+          let check: NodeJS.Timeout | undefined;
           const finish = () => {
             unsubscribe();
-            clearTimeout(expiry);
+            clearTimeout(check);
             access.off("ended", onEnded);
             done();
           };
+          // Ended here: at once. Ended on another instance, or moved by an outage's credit: seen by
+          // looking again, at the expiry or every few seconds, whichever comes first.
           const onEnded = (ended: { id: string }) => ended.id === session.id && finish();
-          const expiry = setTimeout(finish, Math.max(0, session.expiresAt.getTime() - Date.now()));
+          const lookAgain = (expiresAt: Date) => {
+            const due = Math.min(STREAM_RECHECK_MS, Math.max(0, expiresAt.getTime() - Date.now()));
+            check = setTimeout(async () => {
+              const current = await access.session(session.id).catch(() => session);
+              if (!current || current.endedAt || current.expiresAt.getTime() <= Date.now()) finish();
+              else lookAgain(current.expiresAt);
+            }, due);
+          };
+          lookAgain(session.expiresAt);
           access.on("ended", onEnded);
           out.onAbort(finish);
         });
