@@ -395,11 +395,6 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       sessionSocketRoutes(sessionEvents, (id) => executions.status(id), logger),
     );
 
-    app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-      type: "http",
-      scheme: "bearer",
-      description: "An account's access token (POST /api/auth/login), or on /api/v1 a session token",
-    });
     app.doc31("/openapi.json", {
       openapi: "3.1.0",
       info: { title: "robo402", version: "0.1.0", description: "Pay robots over HTTP 402" },

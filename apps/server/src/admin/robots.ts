@@ -1,12 +1,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RobotCatalogResponse, RobotResponse } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
+import { bearer } from "../auth/routes.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import { type RobotCatalog, robotJson } from "../robots/catalog.ts";
+import { adminErrors } from "./users.ts";
 
-const bearer = [{ bearerAuth: [] }];
-const adminErrors = errors({ 401: "Not signed in, or a bad token", 403: "The caller is not an admin" });
 const RobotId = z.object({ id: z.uuid({ message: "must be a robot id (a UUID)" }) });
 
 const list = createRoute({

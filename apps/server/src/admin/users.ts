@@ -6,7 +6,11 @@ import type { AuthService } from "../auth/service.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 
-const adminErrors = errors({ 401: "Not signed in, or a bad token", 403: "The caller is not an admin" });
+/** What every admin route may refuse. */
+export const adminErrors = errors({
+  401: "Not signed in, or a bad token",
+  403: "The caller is not an admin",
+});
 
 const list = createRoute({
   method: "get",

@@ -6,6 +6,7 @@ import {
   PaymentListResponse,
 } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
+import { bearer } from "../auth/routes.ts";
 import { HttpError, validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import type { Caller, RobotCatalog } from "../robots/catalog.ts";
@@ -14,7 +15,6 @@ import type { ExecuteService } from "./service.ts";
 
 type Scoped = { scope: "mine" | "owned" | "all"; robot_id?: string; user_id?: string };
 
-const bearer = [{ bearerAuth: [] }];
 const listErrors = errors({
   401: "Not logged in",
   403: "scope=owned needs a robot owner or admin, scope=all an admin",

@@ -135,9 +135,7 @@ export class ExecuteService {
     if (!this.paid) return this.#free(robot, job, caller);
     const sessionId = c.req.header("x-session-id")?.trim();
     if (sessionId) return this.#withSession(c, robot, job, sessionId, caller, offerExtensions);
-    if (c.req.header("payment-signature") ?? c.req.header("x-payment"))
-      return this.#withX402(c, robot, job, caller, offerExtensions);
-    return this.#paymentRequired(c, robot, job, caller, offerExtensions);
+    return this.#x402(c, robot, job, caller, offerExtensions);
   }
 
   /** The plan's `POST /api/payments/verify`: checks the transfer on chain and marks the session paid. */
@@ -231,21 +229,8 @@ export class ExecuteService {
     return { kind: "done", body: this.#body(job, outcome, null, null), headers: {} };
   }
 
-  async #paymentRequired(
-    c: Context,
-    robot: CatalogRobot,
-    job: Job,
-    caller: Caller | undefined,
-    extensions?: Record<string, unknown>,
-  ): Promise<ExecuteResult> {
-    const paid = this.#paidMode();
-    const session = await this.#openSession(c, robot, job, caller, null);
-    const checkout = await paid.payments.checkout(c, `execute:${robot.id}`, this.offer(robot, extensions));
-    if (checkout.kind !== "respond") throw new Error("a request without payment was not answered with a 402");
-    return this.#planned402(checkout.response, robot, session);
-  }
-
-  async #withX402(
+  /** x402: a payment header is verified, the robot run, the payment settled; without one, the 402. */
+  async #x402(
     c: Context,
     robot: CatalogRobot,
     job: Job,
@@ -344,8 +329,8 @@ export class ExecuteService {
     if (session.status === "completed")
       throw new HttpError(409, `Session ${session.id} was already used for a call; a session pays for one.`);
     if (session.status !== "paid") {
-      // Not paid (or lapsed): the same 402 again, for a fresh session.
-      return this.#paymentRequired(c, robot, job, caller, extensions);
+      // Not paid (or lapsed): x402's way, paid in this request, or the same 402 again for a fresh session.
+      return this.#x402(c, robot, job, caller, extensions);
     }
     // One paid session, one call: a concurrent retry waits for this one's outcome instead of running twice.
     const lock = `execute:session:${session.id}`;
