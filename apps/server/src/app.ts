@@ -154,7 +154,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           robots.list().map(async (entry) => ({
             robot: entry.id,
             motor: (await robots.info(entry)) !== null,
-            camera: await robots.cameraOnline(entry),
+            camera: robots.cameraSeen(entry),
           })),
         ),
     });

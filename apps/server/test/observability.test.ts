@@ -123,6 +123,8 @@ describe("metrics and health", () => {
     expect(text).toContain('robo402_payments{status="granted"} 1');
     expect(text).toContain("robo402_active_sessions 1");
     expect(text).toContain('robo402_robot_up{robot="finland-tumbller-01",board="motor"} 1');
+    // The camera as last seen (the status page above looked at it); a scrape never asks a camera itself.
+    expect(text).toContain('robo402_robot_up{robot="finland-tumbller-01",board="camera"} 1');
     // Paths are never labels: an id in a URL does not make a new series.
     await request("/api/robots/00000000-0000-4000-8000-000000000000");
     expect(await (await request("/metrics")).text()).toContain('route="/api/robots/:id"');

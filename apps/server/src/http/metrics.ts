@@ -7,8 +7,8 @@ export interface MetricSources {
   /** Payments in the ledger by status (`granted`, `rejected`, `refund_due`…). */
   paymentsByStatus(): Promise<Array<{ status: string; count: number }>>;
   activeSessions(): Promise<number>;
-  /** Each robot's motor and camera: up (1) or not (0), as last seen. */
-  robotHealth(): Promise<Array<{ robot: string; motor: boolean; camera: boolean }>>;
+  /** Each robot's motor (asked, cached a second) and camera (as last seen; undefined: not watched lately). */
+  robotHealth(): Promise<Array<{ robot: string; motor: boolean; camera: boolean | undefined }>>;
 }
 
 /** The platform's Prometheus metrics: one registry per platform, so tests may run several in a process. */
@@ -65,7 +65,7 @@ export class Metrics {
         this.reset();
         for (const { robot, motor, camera } of await sources.robotHealth()) {
           this.set({ robot, board: "motor" }, motor ? 1 : 0);
-          this.set({ robot, board: "camera" }, camera ? 1 : 0);
+          if (camera !== undefined) this.set({ robot, board: "camera" }, camera ? 1 : 0);
         }
       },
     });

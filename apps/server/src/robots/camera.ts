@@ -110,6 +110,11 @@ export class CameraFeed {
     });
   }
 
+  /** Why the last poll failed; undefined once a frame arrives again. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
   /** The most recent frame, however old (for status pages). */
   get latest(): Frame | undefined {
     return this.#latest;

@@ -12,6 +12,8 @@ export type DriverFactory = (entry: RobotEntry) => RobotDriver;
 
 // Status pages are polled by every visitor; the motor board serves one client at a time.
 const INFO_CACHE_MS = 1000;
+// A frame younger than this says the camera is up.
+const CAMERA_SEEN_MS = 5000;
 // How often this process looks for stops that another one owes and may not live to deliver.
 const OWED_STOP_SCAN_MS = 5000;
 
@@ -148,6 +150,16 @@ export class RobotService extends EventEmitter<RobotEvents> {
       () => true,
       () => false,
     );
+  }
+
+  /**
+   * The camera as last seen, without asking it: up when a frame came lately, down when the last poll
+   * failed, undefined when nobody has watched it (metrics must not start a poller per scrape).
+   */
+  cameraSeen(entry: RobotEntry): boolean | undefined {
+    const feed = this.#cameras.get(entry.id);
+    if (feed?.latest && Date.now() - feed.latest.at < CAMERA_SEEN_MS) return true;
+    return feed?.lastError === undefined ? undefined : false;
   }
 
   cameraAddress(entry: RobotEntry): Promise<RobotInfo> {
