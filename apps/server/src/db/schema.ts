@@ -7,6 +7,7 @@ import {
   jsonb,
   numeric,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -91,11 +92,19 @@ export const payments = pgTable(
     paymentIdentifier: text("payment_identifier"),
     /** The signed payload, kept so an interrupted settlement can be checked on chain after a restart. */
     payload: text("payload").notNull(),
+    /**
+     * When the signed authorization can no longer land on chain (EVM `validBefore`, Solana's blockhash
+     * lifetime): recovery calls an unsettled payment failed only after this.
+     */
+    validBefore: instant("valid_before"),
+    /** One recovering instance at a time: a row is worked only by whoever set this into the future. */
+    recoveryClaimedUntil: instant("recovery_claimed_until"),
     createdAt: instant("created_at").notNull().defaultNow(),
     updatedAt: instant("updated_at").notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex("payments_authorization").on(t.network, t.asset, t.nonce),
+    // EIP-3009 nonces are the signer's own (two wallets may pick the same one): the payer is in the key.
+    uniqueIndex("payments_authorization").on(t.network, t.asset, t.payer, t.nonce),
     index("payments_identifier").on(t.payer, t.paymentIdentifier),
     index("payments_open").on(t.status).where(sql`${t.status} in ('verified', 'settling', 'settled')`),
   ],
@@ -121,6 +130,8 @@ export const users = pgTable(
     /** Linked by a SIWE signature only (lower-case 0x address), so nobody links a wallet they do not hold. */
     walletAddress: varchar("wallet_address", { length: 255 }),
     totalSpent: money("total_spent").notNull().default("0"),
+    /** Bumped on a password or role change: login tokens carry it, and an older one is refused. */
+    tokenVersion: integer("token_version").notNull().default(0),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
   (t) => [uniqueIndex("users_email").on(t.email), uniqueIndex("users_wallet").on(t.walletAddress)],
@@ -236,6 +247,54 @@ export const executionLogs = pgTable(
   (t) => [index("idx_executions_robot").on(t.robotId, t.executedAt)],
 );
 export type ExecutionLogRow = typeof executionLogs.$inferSelect;
+
+/**
+ * Every on-chain transaction that paid for something, whatever it paid (an x402 settlement, a drive
+ * purchase, a per-call session): the primary key makes a transaction pay at most one thing, platform-wide.
+ */
+export const spentTransactions = pgTable(
+  "spent_transactions",
+  {
+    network: text("network").notNull(),
+    /** Canonical form: lower-case hex on EVM, base58 as is on Solana. */
+    txHash: text("tx_hash").notNull(),
+    /** What it paid: `payment:<ledger id>` (x402) or `session:<payment session id>` (transfer and verify). */
+    paid: text("paid").notNull(),
+    createdAt: instant("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.network, t.txHash] })],
+);
+
+/**
+ * Money that reached a robot's wallet but paid nothing (a transfer without the session's memo or suffix,
+ * too low, too late): kept with its sender and amount so the robot's owner or an admin can refund it.
+ */
+export const unmatchedTransfers = pgTable(
+  "unmatched_transfers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    network: text("network").notNull(),
+    txHash: text("tx_hash").notNull(),
+    asset: text("asset").notNull(),
+    sender: text("sender").notNull(),
+    recipient: text("recipient").notNull(),
+    /** Base units of `asset`, as a decimal string. */
+    amount: text("amount").notNull(),
+    /** The refusal's code (`unproven_payer`, `amount_too_low`, `too_old`…) and its sentence. */
+    code: text("code").notNull(),
+    reason: text("reason").notNull(),
+    paymentSessionId: uuid("payment_session_id").references(() => paymentSessions.id),
+    robotId: uuid("robot_id").references(() => robots.id),
+    createdAt: instant("created_at").notNull().defaultNow(),
+    refundedAt: instant("refunded_at"),
+    refundTx: text("refund_tx"),
+  },
+  (t) => [
+    uniqueIndex("unmatched_transfers_tx").on(t.network, t.txHash),
+    index("unmatched_transfers_robot").on(t.robotId),
+  ],
+);
+export type UnmatchedTransferRow = typeof unmatchedTransfers.$inferSelect;
 
 /** Secrets the platform makes for itself when none is configured, shared by every instance on the database. */
 export const platformSecrets = pgTable("platform_secrets", {
