@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createPlatform } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { DatabaseInUseError } from "./db/pglite-lock.ts";
 import { logContext, REDACTED_PATHS } from "./http/request-context.ts";
 import { websocketOption } from "./realtime/server.ts";
 
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A bad setting is the user's to fix: one line, no stack.
-  console.error(error instanceof ConfigError ? error.message : error);
+  // A bad setting, or a database directory another process owns, is the user's to fix: one line, no stack.
+  console.error(error instanceof ConfigError || error instanceof DatabaseInUseError ? error.message : error);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { ensureAdmin, NoSuchAccountError, promoteToAdmin } from "../auth/bootstr
 import { UserStore } from "../auth/store.ts";
 import { ConfigError, loadConfig } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
+import { DatabaseInUseError } from "../db/pglite-lock.ts";
 
 const USAGE = `Usage:
   npm run admin -- create <email>    create an admin (or promote one and set its password);
@@ -76,7 +77,8 @@ async function main(args: string[]): Promise<void> {
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof UsageError || error instanceof ConfigError;
+  const known =
+    error instanceof UsageError || error instanceof ConfigError || error instanceof DatabaseInUseError;
   if (error instanceof NoSuchAccountError) {
     console.error(`${error.message} Create it with: npm run admin -- create ${error.email}`);
   } else {

@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { lockPgliteDir } from "./pglite-lock.ts";
 import * as schema from "./schema.ts";
 
 export type Schema = typeof schema;
@@ -41,15 +42,32 @@ export async function openDatabase(
   onError: (error: Error) => void = () => {},
 ): Promise<Database> {
   if (target.kind === "postgres") return openPostgres(target.url, onError);
-  if (target.kind === "pglite") mkdirSync(target.dataDir, { recursive: true });
-  const client = target.kind === "pglite" ? new PGlite(target.dataDir) : new PGlite();
+  if (target.kind === "memory") return openPglite(new PGlite(), () => {});
+  mkdirSync(target.dataDir, { recursive: true });
+  // Before PGlite touches the files: a second process on them would lose one's writes.
+  const lock = lockPgliteDir(target.dataDir);
+  const client = new PGlite(target.dataDir);
+  try {
+    return await openPglite(client, lock.release);
+  } catch (error) {
+    // The files are let go only once nothing of this process writes them.
+    await client.close().catch(() => {});
+    lock.release();
+    throw error;
+  }
+}
+
+async function openPglite(client: PGlite, release: () => void): Promise<Database> {
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });
   return {
     db: db as unknown as Db,
     engine: "pglite",
     ping: ping(db as unknown as Db),
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      release();
+    },
   };
 }
 
