@@ -1,26 +1,36 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Address, isAddress } from "@solana/kit";
+import {
+  type Address,
+  isAddress,
+  isSolanaError,
+  SOLANA_ERROR__TRANSACTION__SIGNATURES_MISSING,
+} from "@solana/kit";
+import { describeTransactionError } from "./solana-errors.ts";
+import {
+  accountEncoding,
+  decodeMint,
+  decodeToken,
+  encodeAccount,
+  isMint,
+  isTokenAccount,
+  isTokenProgram,
+  RpcError,
+  tokenAmount,
+} from "./solana-rpc-accounts.ts";
 import type { Commitment, LocalSolana } from "./solana-runtime.ts";
 
 /**
- * Solana's JSON-RPC over the local runtime, for exactly the calls robo402's code makes: the x402 client
- * (getAccountInfo for the mint, getLatestBlockhash), the x402 facilitator (simulateTransaction,
- * sendTransaction, getSignatureStatuses) and the plan-flow verifier (getSignatureStatuses,
- * getTransaction). Answers have the shapes a validator gives; anything else is "method not found".
+ * Solana's JSON-RPC over the local runtime: the calls robo402's code makes (the x402 client's
+ * getAccountInfo and getLatestBlockhash; the facilitator's simulateTransaction, sendTransaction and
+ * getSignatureStatuses; the plan-flow verifier's getTransaction) and the ones wallets and scripts use
+ * to look at balances (getBalance, getTokenAccountBalance, getTokenAccountsByOwner, in base64 or
+ * jsonParsed). Answers have the shapes a validator gives, and sendTransaction runs preflight as one
+ * does; anything else is "method not found".
  */
 export interface SolanaRpcServer {
   url: string;
   close(): Promise<void>;
-}
-
-class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const RANK: Record<Commitment, number> = { processed: 0, confirmed: 1, finalized: 2 };
@@ -30,21 +40,75 @@ type Method = (solana: LocalSolana, params: Params) => unknown;
 
 const METHODS: Record<string, Method> = {
   getAccountInfo(solana, [address, config]) {
-    wantBase64(config);
+    const encoding = accountEncoding(config as AccountConfig);
     const account = solana.svm.getAccount(addressParam(address));
     return {
       context: { slot: solana.slot },
       value: account.exists
-        ? {
-            data: [Buffer.from(account.data).toString("base64"), "base64"],
-            executable: account.executable,
-            lamports: account.lamports,
-            owner: account.programAddress,
-            rentEpoch: 0,
-            space: account.data.length,
-          }
+        ? encodeAccount(account, encoding, decimalsIn(solana), (config as AccountConfig)?.dataSlice)
         : null,
     };
+  },
+
+  getBalance(solana, [address]) {
+    return { context: { slot: solana.slot }, value: solana.svm.getBalance(addressParam(address)) ?? 0n };
+  },
+
+  getTokenAccountBalance(solana, [address]) {
+    const account = solana.svm.getAccount(addressParam(address));
+    if (!account.exists) throw new RpcError(-32602, "Invalid param: could not find account");
+    if (!isTokenAccount(account)) throw new RpcError(-32602, "Invalid param: not a Token account");
+    const { amount, mint } = decodeToken(account);
+    const decimals = decimalsIn(solana)(mint);
+    if (decimals === undefined) throw new RpcError(-32602, "Invalid param: could not find mint");
+    return { context: { slot: solana.slot }, value: tokenAmount(amount, decimals) };
+  },
+
+  getTokenAccountsByOwner(solana, [owner, filter, config]) {
+    const ownerAddress = addressParam(owner);
+    const { mint, programId } = (filter ?? {}) as { mint?: unknown; programId?: unknown };
+    if ((mint === undefined) === (programId === undefined))
+      throw new RpcError(-32602, "Invalid params: the filter needs either `mint` or `programId`");
+    let program: string;
+    if (mint !== undefined) {
+      const account = solana.svm.getAccount(addressParam(mint));
+      if (!account.exists || !isMint(account))
+        throw new RpcError(-32602, "Invalid param: could not find mint");
+      program = account.programAddress;
+    } else {
+      program = addressParam(programId);
+      if (!isTokenProgram(program))
+        throw new RpcError(-32602, "Invalid param: unrecognized Token program id");
+    }
+    const encoding = accountEncoding(config as AccountConfig);
+    const decimals = decimalsIn(solana);
+    const value = solana.svm
+      .getProgramAccounts(program as Address)
+      .filter((account) => isTokenAccount(account))
+      .filter((account) => {
+        const token = decodeToken(account);
+        return token.owner === ownerAddress && (mint === undefined || token.mint === mint);
+      })
+      .map((account) => ({
+        pubkey: account.address,
+        account: encodeAccount(account, encoding, decimals, (config as AccountConfig)?.dataSlice),
+      }));
+    return { context: { slot: solana.slot }, value };
+  },
+
+  getMinimumBalanceForRentExemption(solana, [size]) {
+    if (!Number.isInteger(size) || (size as number) < 0)
+      throw new RpcError(-32602, "Invalid params: expected a data length");
+    return solana.svm.minimumBalanceForRentExemption(BigInt(size as number));
+  },
+
+  getSlot(solana) {
+    return solana.slot;
+  },
+
+  // One block per slot, none skipped.
+  getBlockHeight(solana) {
+    return solana.slot;
   },
 
   getLatestBlockhash(solana) {
@@ -71,10 +135,17 @@ const METHODS: Record<string, Method> = {
     };
   },
 
+  /**
+   * As a validator: unless `skipPreflight`, the transaction is first checked (signatures, then a
+   * simulation) and one that would fail is refused with the simulation's error and logs (-32002)
+   * instead of landing; with `skipPreflight` it lands, failed or not.
+   */
   sendTransaction(solana, [transaction, config]) {
-    if ((config as { encoding?: string } | undefined)?.encoding !== "base64")
-      throw new RpcError(-32602, "only base64 transactions are supported");
-    return solana.send(wire(transaction));
+    const options = (config ?? {}) as { encoding?: string; skipPreflight?: boolean };
+    if (options.encoding !== "base64") throw new RpcError(-32602, "only base64 transactions are supported");
+    const bytes = wire(transaction);
+    if (!options.skipPreflight) preflight(solana, bytes);
+    return solana.send(bytes);
   },
 
   getSignatureStatuses(solana, [signatures]) {
@@ -123,10 +194,41 @@ const METHODS: Record<string, Method> = {
   },
 };
 
-function wantBase64(config: unknown) {
-  const encoding = (config as { encoding?: string } | undefined)?.encoding;
-  if (encoding !== undefined && encoding !== "base64")
-    throw new RpcError(-32602, `encoding ${encoding} is not supported here; use base64`);
+interface AccountConfig {
+  encoding?: unknown;
+  dataSlice?: unknown;
+}
+
+function preflight(solana: LocalSolana, bytes: Uint8Array) {
+  let result: ReturnType<LocalSolana["simulate"]>;
+  try {
+    result = solana.simulate(bytes, true);
+  } catch (error) {
+    if (isSolanaError(error, SOLANA_ERROR__TRANSACTION__SIGNATURES_MISSING)) throw signatureFailure();
+    throw error;
+  }
+  if (result.err === null) return;
+  if (result.err === "SignatureFailure") throw signatureFailure();
+  throw new RpcError(-32002, `Transaction simulation failed: ${describeTransactionError(result.err)}`, {
+    accounts: null,
+    err: result.err,
+    innerInstructions: null,
+    loadedAccountsDataSize: null,
+    logs: result.logs,
+    replacementBlockhash: null,
+    returnData: null,
+    unitsConsumed: result.unitsConsumed,
+  });
+}
+
+const signatureFailure = () => new RpcError(-32003, "Transaction signature verification failure");
+
+/** A mint's decimals, read from the chain (undefined when there is no such mint). */
+function decimalsIn(solana: LocalSolana) {
+  return (mint: Address): number | undefined => {
+    const account = solana.svm.getAccount(mint);
+    return account.exists && isMint(account) ? decodeMint(account).decimals : undefined;
+  };
 }
 
 function addressParam(value: unknown): Address {
@@ -184,7 +286,8 @@ async function handle(solana: LocalSolana, request: IncomingMessage, response: S
     send(response, { jsonrpc: "2.0", id, result });
   } catch (error) {
     const code = error instanceof RpcError ? error.code : -32603;
-    send(response, { jsonrpc: "2.0", id, error: { code, message: (error as Error).message } });
+    const data = error instanceof RpcError && error.data !== undefined ? { data: error.data } : {};
+    send(response, { jsonrpc: "2.0", id, error: { code, message: (error as Error).message, ...data } });
   }
 }
 

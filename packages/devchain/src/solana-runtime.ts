@@ -12,6 +12,11 @@ import {
   type Transaction,
 } from "@solana/kit";
 import {
+  LEGACY_MEMO_PROGRAM_ADDRESS_V1,
+  LEGACY_MEMO_PROGRAM_ADDRESS_V3,
+  MEMO_PROGRAM_ADDRESS,
+} from "@solana-program/memo";
+import {
   AccountState,
   findAssociatedTokenPda,
   getMintEncoder,
@@ -19,6 +24,7 @@ import {
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
 import { FailedTransactionMetadata, LiteSVM } from "litesvm";
+import { type TransactionError, transactionError } from "./solana-errors.ts";
 
 /** x402 knows only Solana's public clusters, so the local runtime presents itself as devnet (with its own RPC URL). */
 export const SOLANA_DEVNET = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1" as const;
@@ -43,7 +49,8 @@ export interface LandedTransaction {
   /** Unix seconds, as a block's time. */
   blockTime: number;
   wire: Uint8Array;
-  err: unknown;
+  /** As the RPC writes it, e.g. `{"InstructionError":[0,{"Custom":1}]}`; null when it succeeded. */
+  err: TransactionError | null;
   logs: string[];
   fee: bigint;
   status: Commitment;
@@ -51,7 +58,7 @@ export interface LandedTransaction {
 
 /**
  * A Solana runtime in-process: litesvm (the real SVM, with the SPL Token, Associated Token and Memo
- * programs) holding a 6-decimal test USDC mint and ten funded keypairs, each with SOL and a USDC
+ * programs: Memo v1 and v3 as litesvm loads them, and v4 at its own address, see `#loadMemoV4`) holding a 6-decimal test USDC mint and ten funded keypairs, each with SOL and a USDC
  * associated token account. It keeps what a validator's RPC answers from: every transaction's wire
  * bytes, its slot and its status. One slot per transaction; no forks, so a confirmed transaction is final.
  */
@@ -72,6 +79,7 @@ export class LocalSolana {
     );
     const mint = (await devKeypair("usdc mint")).address;
     const runtime = new LocalSolana(mint, accounts);
+    runtime.#loadMemoV4();
     await runtime.#createMint(mint);
     for (const account of accounts) runtime.svm.airdrop(account.address, lamports(SOL_PER_ACCOUNT));
     return runtime;
@@ -139,7 +147,7 @@ export class LocalSolana {
       slot: this.#slot,
       blockTime: Math.floor(Date.now() / 1000),
       wire,
-      err: failed ? String(result.err()) : null,
+      err: failed ? transactionError(result) : null,
       logs: meta.logs(),
       fee: 5000n * BigInt(Object.keys(transaction.signatures).length),
       status: this.#confirming ? "finalized" : "processed",
@@ -148,14 +156,21 @@ export class LocalSolana {
   }
 
   /** Runs a transaction without keeping its effects; `sigVerify` as the RPC's flag (the fee payer may not have signed yet). */
-  simulate(wire: Uint8Array, sigVerify: boolean): { err: unknown; logs: string[]; unitsConsumed: bigint } {
+  simulate(
+    wire: Uint8Array,
+    sigVerify: boolean,
+  ): { err: TransactionError | null; logs: string[]; unitsConsumed: bigint } {
     const transaction = getTransactionDecoder().decode(wire);
     this.svm.withSigverify(sigVerify);
     try {
       const result = this.svm.simulateTransaction(transaction);
       if (result instanceof FailedTransactionMetadata) {
         const meta = result.meta();
-        return { err: String(result.err()), logs: meta.logs(), unitsConsumed: meta.computeUnitsConsumed() };
+        return {
+          err: transactionError(result),
+          logs: meta.logs(),
+          unitsConsumed: meta.computeUnitsConsumed(),
+        };
       }
       const meta = result.meta();
       return { err: null, logs: meta.logs(), unitsConsumed: meta.computeUnitsConsumed() };
@@ -166,6 +181,19 @@ export class LocalSolana {
 
   landed(signature: string): LandedTransaction | undefined {
     return this.#landed.get(signature);
+  }
+
+  /**
+   * `@solana-program/memo` builds memos for Memo v4 (Memo4c2p…) by default; litesvm loads only v1 and
+   * v3 (MemoSq4g…), and no package ships v4's build. v4 (p-memo) reimplements the same program (the
+   * memo is the instruction's UTF-8 data, every account passed must sign), so the local chain runs litesvm's v3
+   * build at v4's address: a memo made with the library's defaults lands here as it does on a cluster.
+   */
+  #loadMemoV4() {
+    const v3 = this.svm.getAccount(LEGACY_MEMO_PROGRAM_ADDRESS_V3);
+    if (!v3.exists || !this.svm.getAccount(LEGACY_MEMO_PROGRAM_ADDRESS_V1).exists)
+      throw new Error("litesvm no longer loads the Memo programs v1 and v3");
+    this.svm.addProgram(MEMO_PROGRAM_ADDRESS, new Uint8Array(v3.data));
   }
 
   async #createMint(mint: Address): Promise<void> {
