@@ -65,7 +65,10 @@ const EnvSchema = z.object({
   PORT: int(8000, 0, 65535),
   DEBUG: bool(false),
   CORS_ORIGINS: list(["http://localhost:5173", "http://localhost:3000"]),
-  /** The origin clients see (behind a proxy); SIWX sign-ins must name it. Default: each request's own. */
+  /**
+   * The origin clients use: SIGN-IN-WITH-X and SIWE sign-ins must name it. Required in paid mode on a
+   * public network; elsewhere the default is the server's own, http://localhost:PORT and 127.0.0.1:PORT.
+   */
   PUBLIC_URL: optionalText.pipe(
     z.url({ protocol: /^https?$/, message: "expected an http(s) URL" }).optional(),
   ),
@@ -168,8 +171,33 @@ const EnvSchema = z.object({
   SIMULATED_SERVICES: bool(true),
 });
 
+// The chains that run on this machine; on any other, strangers pay and sign in from the internet.
+const LOCAL_NETWORKS: readonly Network[] = ["local", "solana-local"];
+
+/**
+ * A sign-in names the site it is for, and the server must know its own name to check it: on a public
+ * network, where sign-ins reach paid sessions, that name cannot be guessed, so it must be given.
+ */
+const Checked = EnvSchema.superRefine((env, ctx) => {
+  const networks = env.X402_NETWORKS.length ? env.X402_NETWORKS : [env.X402_NETWORK];
+  const remote = networks.filter((network) => !LOCAL_NETWORKS.includes(network));
+  if (env.PAYMENT_ENABLED && remote.length > 0 && !env.PUBLIC_URL) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["PUBLIC_URL"],
+      message: `required in paid mode on ${remote.join(", ")}: sign-ins (SIGN-IN-WITH-X, SIWE) are bound to it, never to a request's Host; set it to the origin clients use, e.g. https://robots.example.com`,
+    });
+  }
+});
+
 export type Config = z.infer<typeof EnvSchema>;
 export type Network = (typeof NETWORKS)[number];
+
+/** The origins sign-ins may name: PUBLIC_URL, else this server's own on loopback (localhost or 127.0.0.1). */
+export function signInOrigins(config: Pick<Config, "PUBLIC_URL" | "PORT">): string[] {
+  if (config.PUBLIC_URL) return [config.PUBLIC_URL];
+  return [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`];
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -177,7 +205,7 @@ export class ConfigError extends Error {
 
 /** Reads the configuration once, at the edge. A bad value throws one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const result = EnvSchema.safeParse(env);
+  const result = Checked.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "environment");

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
@@ -11,6 +12,7 @@ import { createSiweMessage, parseSiweMessage } from "viem/siwe";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { adminUserRoutes } from "../src/admin/users.ts";
 import { type AuthEnv, authenticate, requireRole, signedIn } from "../src/auth/middleware.ts";
+import { SignInOrigins } from "../src/auth/origins.ts";
 import { authRoutes } from "../src/auth/routes.ts";
 import { type AuthOptions, AuthService } from "../src/auth/service.ts";
 import { loadConfig } from "../src/config.ts";
@@ -83,9 +85,28 @@ async function start(
   const kv =
     given?.kv ?? (given ? await openKv(storage.env.REDIS_URL, storage.env.REDIS_PREFIX ?? "") : shared.kv);
   if (given && !given.kv) open.push(() => kv.close());
-  const auth = await AuthService.open(database.db, kv, { jwtSecret: SECRET, ttlMinutes: 60, ...options });
+  // Listening first: sign-ins are bound to the origin the server is reached at, which the port decides.
+  let app: OpenAPIHono<AuthEnv> | undefined;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve(
+      {
+        fetch: (request, env) => (app ?? expect.unreachable()).fetch(request, env),
+        hostname: "127.0.0.1",
+        port: 0,
+      },
+      () => resolve(started),
+    );
+  });
+  open.push(() => new Promise((resolve) => server.close(resolve)));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const app = new OpenAPIHono<AuthEnv>();
+  const auth = await AuthService.open(database.db, kv, {
+    jwtSecret: SECRET,
+    ttlMinutes: 60,
+    origins: new SignInOrigins([url]),
+    ...options,
+  });
+  app = new OpenAPIHono<AuthEnv>();
   app.onError(errorHandler(pino({ level: "silent" })));
   app.route("/api/auth", authRoutes(auth));
   app.route("/api/admin", adminUserRoutes(auth));
@@ -94,12 +115,6 @@ async function start(
   app.get("/api/robots", (c) => c.json({ caller: c.var.user?.email ?? null }));
   app.post("/api/robots", requireRole("robot_owner", "admin"), (c) => c.json({ by: signedIn(c).email }, 201));
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "robo402", version: "test" } });
-
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const started = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(started));
-  });
-  open.push(() => new Promise((resolve) => server.close(resolve)));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const request: Harness["request"] = (path, init = {}) => {
     const headers = new Headers(init.headers);
@@ -643,8 +658,8 @@ describe("wallet linking (SIWE)", () => {
     expect((await proof(alice.token)).status).toBe(200);
   });
 
-  it("binds messages to PUBLIC_URL when one is given, not to the address the request came in on", async () => {
-    const t = await start({ publicUrl: "https://robots.example.com", chainId: 8453 });
+  it("binds messages to the configured origin (PUBLIC_URL), not to the address the request came in on", async () => {
+    const t = await start({ origins: new SignInOrigins(["https://robots.example.com"]), chainId: 8453 });
     const alice = await t.account("alice@example.com");
     const wallet = newWallet();
     const { message } = await challenge(t, alice.token, wallet);
@@ -655,7 +670,70 @@ describe("wallet linking (SIWE)", () => {
     });
     expect((await link(t, alice.token, message, await wallet.signMessage({ message }))).status).toBe(200);
   });
+
+  it("refuses a message signed for another site even when the request's Host names that site", async () => {
+    const t = await start();
+    const alice = await t.account("alice@example.com");
+    const victim = newWallet();
+    const { nonce } = await challenge(t, alice.token, victim);
+    // A phishing page at evil.example had the victim sign our nonce for its own domain.
+    const phished = createSiweMessage({
+      address: victim.address,
+      chainId: 31337,
+      domain: "evil.example",
+      uri: "http://evil.example",
+      version: "1",
+      nonce,
+    });
+    const signature = await victim.signMessage({ message: phished });
+    const refused = await withHost(t, "evil.example", "/api/auth/wallet", alice.token, {
+      message: phished,
+      signature,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.detail).toBe(
+      `Wallet link refused: the message is for 'evil.example', not '${new URL(t.url).host}'.`,
+    );
+    // The challenge names the configured origin whatever Host the request claims.
+    const asked = await withHost(t, "evil.example", "/api/auth/wallet/nonce", alice.token, {
+      address: victim.address,
+    });
+    const { message } = asked.body as { message: string };
+    expect(parseSiweMessage(message)).toMatchObject({ domain: new URL(t.url).host, uri: t.url });
+    const linked = await withHost(t, "evil.example", "/api/auth/wallet", alice.token, {
+      message,
+      signature: await victim.signMessage({ message }),
+    });
+    expect(linked.status).toBe(200);
+  });
 });
+
+/** A JSON POST whose Host header claims `host` (fetch always sends the real one). */
+function withHost(t: Harness, host: string, path: string, token: string, json: unknown) {
+  const target = new URL(t.url);
+  const body = JSON.stringify(json);
+  return new Promise<{ status: number; body: Json }>((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path,
+        method: "POST",
+        headers: { host, authorization: `Bearer ${token}`, "content-type": "application/json" },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
 
 describe("first admin", () => {
   it("ensureAdmin creates the admin, and promotes and re-passwords an existing account", async () => {

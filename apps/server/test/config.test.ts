@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.ts";
+import { loadConfig, signInOrigins } from "../src/config.ts";
 
 describe("configuration", () => {
   it("needs nothing: paid mode on the local chain, the plan's price, two simulated robots", () => {
@@ -40,6 +40,21 @@ describe("configuration", () => {
     ],
   ])("refuses %o with a line naming the variable", (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("needs PUBLIC_URL in paid mode on a public network; on the local chains sign-ins name the server itself", () => {
+    const required = "PUBLIC_URL: required in paid mode on base-sepolia: sign-ins (SIGN-IN-WITH-X, SIWE)";
+    expect(() => loadConfig({ X402_NETWORK: "base-sepolia" })).toThrow(required);
+    expect(() => loadConfig({ X402_NETWORKS: "local,solana-devnet" })).toThrow(
+      "PUBLIC_URL: required in paid mode on solana-devnet",
+    );
+    expect(() => loadConfig({ X402_NETWORK: "base", PAYMENT_ENABLED: "false" })).not.toThrow();
+    const behindProxy = loadConfig({ X402_NETWORK: "base", PUBLIC_URL: "https://robots.example.com" });
+    expect(signInOrigins(behindProxy)).toEqual(["https://robots.example.com"]);
+    expect(signInOrigins(loadConfig({ PORT: "9000", X402_NETWORKS: "local,solana-local" }))).toEqual([
+      "http://localhost:9000",
+      "http://127.0.0.1:9000",
+    ]);
   });
 
   it("a bad value stops the server with one line", () => {

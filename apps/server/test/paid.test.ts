@@ -202,7 +202,7 @@ describe("bad payments", () => {
 
 describe("sign-in-with-x (x402's SIWX extension)", () => {
   it("the paying wallet drives with a signature instead of a token; another wallet is refused", async () => {
-    t = await paidPlatform();
+    t = await paidPlatform({ PUBLIC_URL: "http://robo402.test" });
     await clientFor(1).buy(ROBOT);
     const signedIn = new Robo402Client({
       baseUrl: "http://robo402.test",
@@ -224,18 +224,21 @@ describe("sign-in-with-x (x402's SIWX extension)", () => {
     expect(String((refused as Robo402Error).detail)).toMatch(/holds no paid session/);
   });
 
-  it("a sign-in for another site, or replayed, is refused", async () => {
-    t = await paidPlatform();
+  it("a sign-in for another site is refused whatever Host the request names, and so is a replay", async () => {
+    t = await paidPlatform({ PUBLIC_URL: "http://robo402.test" });
     await clientFor(3).buy(ROBOT);
     const { signIn } = await import("@robo402/client");
     const elsewhere = await signIn(account(3).privateKey, "http://evil.test/api", "eip155:31337");
-    const wrongSite = await t.request("http://robo402.test/api/v1/robot/motor/left", {
-      headers: { "sign-in-with-x": elsewhere },
-    });
-    expect(wrongSite.status).toBe(401);
-    expect(((await wrongSite.json()) as { detail: string }).detail).toMatch(
-      /^Sign-in refused: Domain mismatch/,
-    );
+    // The request's URL is what its Host header made it: even one naming evil.test is not evil.test's.
+    for (const host of ["robo402.test", "evil.test"]) {
+      const wrongSite = await t.request(`http://${host}/api/v1/robot/motor/left`, {
+        headers: { "sign-in-with-x": elsewhere },
+      });
+      expect(wrongSite.status).toBe(401);
+      expect(((await wrongSite.json()) as { detail: string }).detail).toBe(
+        "Sign-in refused: it was signed for 'evil.test', not for 'robo402.test'.",
+      );
+    }
 
     const once = await signIn(account(3).privateKey, "http://robo402.test/api", "eip155:31337");
     const first = await t.request("http://robo402.test/api/v1/robot/motor/left", {
@@ -247,6 +250,27 @@ describe("sign-in-with-x (x402's SIWX extension)", () => {
     });
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { detail: string }).detail).toMatch(/nonce was already used/);
+  });
+
+  it("without PUBLIC_URL on the local chain, sign-ins name the server's own origins, localhost or 127.0.0.1", async () => {
+    t = await paidPlatform();
+    await clientFor(5).buy(ROBOT);
+    const { signIn } = await import("@robo402/client");
+    for (const origin of ["http://localhost:8000", "http://127.0.0.1:8000"]) {
+      const own = await signIn(account(5).privateKey, `${origin}/api`, "eip155:31337");
+      const drove = await t.request(`${origin}/api/v1/robot/motor/left`, {
+        headers: { "sign-in-with-x": own },
+      });
+      expect(drove.status).toBe(200);
+    }
+    const claimed = await signIn(account(5).privateKey, "http://robo402.test/api", "eip155:31337");
+    const refused = await t.request("http://robo402.test/api/v1/robot/motor/left", {
+      headers: { "sign-in-with-x": claimed },
+    });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { detail: string }).detail).toBe(
+      "Sign-in refused: it was signed for 'robo402.test', not for 'localhost:8000' or '127.0.0.1:8000'.",
+    );
   });
 });
 

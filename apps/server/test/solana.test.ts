@@ -409,7 +409,11 @@ async function otherMint(): Promise<Address> {
 
 describe("Solana configuration", () => {
   it("solana-devnet takes Circle's devnet USDC through x402.org, paid to SOLANA_PAYMENT_ADDRESS", async () => {
-    const config = loadConfig({ X402_NETWORK: "solana-devnet", SOLANA_PAYMENT_ADDRESS: sol(8).address });
+    const config = loadConfig({
+      X402_NETWORK: "solana-devnet",
+      SOLANA_PAYMENT_ADDRESS: sol(8).address,
+      PUBLIC_URL: "https://robots.example.com",
+    });
     const [network] = await openPaymentNetworks(config);
     expect(network).toMatchObject({
       name: "solana-devnet",
@@ -423,7 +427,8 @@ describe("Solana configuration", () => {
   });
 
   it("refuses solana without a payee, and a payee that is not a Solana address, naming the variable", async () => {
-    await expect(openPaymentNetworks(loadConfig({ X402_NETWORK: "solana-devnet" }))).rejects.toThrow(
+    const devnet = loadConfig({ X402_NETWORK: "solana-devnet", PUBLIC_URL: "https://robots.example.com" });
+    await expect(openPaymentNetworks(devnet)).rejects.toThrow(
       new ConfigError("SOLANA_PAYMENT_ADDRESS: needed with solana-devnet"),
     );
     expect(() => loadConfig({ SOLANA_PAYMENT_ADDRESS: evm(8).address })).toThrow(

@@ -1,5 +1,6 @@
 import { parseSIWxHeader, validateSIWxMessage, verifySIWxSignature } from "@x402/extensions/sign-in-with-x";
 import type { Context } from "hono";
+import type { SignInOrigins } from "../auth/origins.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/index.ts";
 import type { AccessService, Controller } from "./service.ts";
@@ -43,8 +44,8 @@ export function walletHeaderAuth(access: AccessService): ControlAuth {
 export interface PaidAuthOptions {
   /** Remembers SIWX nonces, so a captured sign-in cannot be replayed. */
   readonly kv: Kv;
-  /** The origin sign-ins must be bound to; default: the request's own. */
-  readonly publicUrl?: string;
+  /** The origins sign-ins must be bound to, from configuration: never the request's Host. */
+  readonly origins: SignInOrigins;
 }
 
 // How old a SIWX sign-in may be (x402's own default), and how long its nonce is remembered.
@@ -56,14 +57,20 @@ const SIWX_MAX_AGE_MS = 5 * 60_000;
  * that paid, so an agent that paid with @x402/fetch can drive without keeping a token.
  */
 export function paidAuth(access: AccessService, options: PaidAuthOptions): ControlAuth {
-  const bySignIn = async (c: Context, header: string) => {
+  const bySignIn = async (header: string) => {
     let payload: ReturnType<typeof parseSIWxHeader>;
     try {
       payload = parseSIWxHeader(header);
     } catch {
       throw new HttpError(401, "SIGN-IN-WITH-X is not a valid sign-in (expected base64 JSON).");
     }
-    const origin = new URL(options.publicUrl ?? new URL(c.req.url).origin);
+    const origin = options.origins.byHost(payload.domain);
+    if (!origin) {
+      throw new HttpError(
+        401,
+        `Sign-in refused: it was signed for '${payload.domain}', not for ${options.origins.describe()}.`,
+      );
+    }
     const valid = await validateSIWxMessage(payload, origin, { maxAge: SIWX_MAX_AGE_MS });
     if (!valid.isValid) throw new HttpError(401, `Sign-in refused: ${valid.invalidMessage}`);
     const signed = await verifySIWxSignature(payload);
@@ -87,7 +94,7 @@ export function paidAuth(access: AccessService, options: PaidAuthOptions): Contr
 
   const resolve = async (c: Context) => {
     const signIn = c.req.header("sign-in-with-x");
-    if (signIn) return bySignIn(c, signIn);
+    if (signIn) return bySignIn(signIn);
     const authorization = c.req.header("authorization");
     if (authorization) return byToken(authorization);
     throw new HttpError(

@@ -8,7 +8,6 @@ import {
   WalletNonceRequest,
   WalletNonceResponse,
 } from "@robo402/protocol";
-import type { Context } from "hono";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import { type AuthEnv, authenticate, requireUser, signedIn } from "./middleware.ts";
@@ -127,8 +126,6 @@ const unlinkWallet = createRoute({
   responses: { 200: json(UserResponse, "The account, without a wallet"), ...tokenErrors },
 });
 
-const requestOrigin = (c: Context) => new URL(c.req.url).origin;
-
 /** `/api/auth/*`: accounts and wallet linking. */
 export function authRoutes(auth: AuthService) {
   const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
@@ -144,12 +141,12 @@ export function authRoutes(auth: AuthService) {
     .openapi(me, async (c) => c.json(userResponse(await auth.account(signedIn(c).id)), 200))
     .openapi(walletNonce, async (c) => {
       const { address } = c.req.valid("json");
-      const challenge = await auth.walletChallenge(signedIn(c), address as `0x${string}`, requestOrigin(c));
+      const challenge = await auth.walletChallenge(signedIn(c), address as `0x${string}`);
       return c.json(challenge, 200);
     })
     .openapi(linkWallet, async (c) => {
       const { message, signature } = c.req.valid("json");
-      const user = await auth.linkWallet(signedIn(c), message, signature as `0x${string}`, requestOrigin(c));
+      const user = await auth.linkWallet(signedIn(c), message, signature as `0x${string}`);
       return c.json(userResponse(user), 200);
     })
     .openapi(unlinkWallet, async (c) => c.json(userResponse(await auth.unlinkWallet(signedIn(c))), 200));

@@ -3,6 +3,7 @@ import type { Role } from "../db/schema.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
 import { ensureAdmin } from "./bootstrap.ts";
+import type { SignInOrigins } from "./origins.ts";
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
 import { jwtSecret } from "./secret.ts";
 import { type User, type UserFilter, UserStore } from "./store.ts";
@@ -29,8 +30,8 @@ export interface AuthOptions {
   readonly ttlMinutes: number;
   /** The chain id SIWE messages name; default anvil's 31337. */
   readonly chainId?: number;
-  /** PUBLIC_URL: the origin SIWE messages are bound to; default each request's own. */
-  readonly publicUrl?: string;
+  /** The origins SIWE messages are bound to (PUBLIC_URL, or the local server's own). */
+  readonly origins: SignInOrigins;
 }
 
 const REGISTERABLE: readonly Role[] = ["user", "robot_owner"];
@@ -48,7 +49,7 @@ export class AuthService {
     return new AuthService(
       new UserStore(db),
       new AccessTokens(secret, options.ttlMinutes * 60),
-      new WalletProof(kv, { chainId: options.chainId ?? 31337, publicUrl: options.publicUrl }),
+      new WalletProof(kv, { chainId: options.chainId ?? 31337, origins: options.origins }),
     );
   }
 
@@ -96,18 +97,13 @@ export class AuthService {
     return user;
   }
 
-  walletChallenge(user: AuthUser, address: `0x${string}`, requestOrigin: string): Promise<WalletChallenge> {
-    return this.wallets.challenge(user, address, requestOrigin);
+  walletChallenge(user: AuthUser, address: `0x${string}`): Promise<WalletChallenge> {
+    return this.wallets.challenge(user, address);
   }
 
   /** Links the wallet that signed `message` (a SIWE message from walletChallenge) to `user`. */
-  async linkWallet(
-    user: AuthUser,
-    message: string,
-    signature: `0x${string}`,
-    requestOrigin: string,
-  ): Promise<User> {
-    const address = await this.wallets.verify(user.id, message, signature, requestOrigin);
+  async linkWallet(user: AuthUser, message: string, signature: `0x${string}`): Promise<User> {
+    const address = await this.wallets.verify(user.id, message, signature);
     const change = await this.users.setWallet(user.id, address);
     if (change.ok) return change.user;
     if (change.reason === "wallet_taken") {

@@ -2,12 +2,13 @@ import { verifyMessage } from "viem";
 import { createSiweMessage, generateSiweNonce, parseSiweMessage, validateSiweMessage } from "viem/siwe";
 import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
+import type { SignInOrigins } from "./origins.ts";
 
 export interface WalletProofOptions {
   /** The chain id the SIWE message names (EIP-4361 requires one). */
   readonly chainId: number;
-  /** The origin messages must be bound to (behind a proxy); default: each request's own. */
-  readonly publicUrl?: string;
+  /** The origins messages must be bound to, from configuration: never the request's Host. */
+  readonly origins: SignInOrigins;
 }
 
 export interface WalletChallenge {
@@ -33,12 +34,8 @@ export class WalletProof {
   ) {}
 
   /** A fresh nonce for `account` and the message `address` should sign. */
-  async challenge(
-    account: { id: string; email: string },
-    address: `0x${string}`,
-    requestOrigin: string,
-  ): Promise<WalletChallenge> {
-    const origin = this.#origin(requestOrigin);
+  async challenge(account: { id: string; email: string }, address: `0x${string}`): Promise<WalletChallenge> {
+    const origin = this.options.origins.primary;
     const nonce = generateSiweNonce();
     const issuedAt = new Date();
     await this.kv.set(issuedKey(nonce), account.id, NONCE_TTL_MS);
@@ -57,8 +54,7 @@ export class WalletProof {
   }
 
   /** The lower-case address that signed `message` for `accountId`; a 400 saying why otherwise. */
-  async verify(accountId: string, message: string, signature: `0x${string}`, requestOrigin: string) {
-    const origin = this.#origin(requestOrigin);
+  async verify(accountId: string, message: string, signature: `0x${string}`) {
     const fields = parseSiweMessage(message);
     const { address, nonce, domain, uri } = fields;
     if (!address || !nonce || !domain || !uri || fields.chainId === undefined) {
@@ -69,7 +65,8 @@ export class WalletProof {
       throw refused("the nonce is unknown or expired; request a new one from /api/auth/wallet/nonce.");
     }
     if (issuedTo !== accountId) throw refused("the nonce was issued to another account.");
-    if (domain !== origin.host) throw refused(`the message is for '${domain}', not '${origin.host}'.`);
+    const origin = this.options.origins.byHost(domain);
+    if (!origin) throw refused(`the message is for '${domain}', not ${this.options.origins.describe()}.`);
     if (safeOrigin(uri) !== origin.origin) {
       throw refused(`the message's URI '${uri}' is not on ${origin.origin}.`);
     }
@@ -83,10 +80,6 @@ export class WalletProof {
       throw refused("the nonce was already used; request a new one.");
     }
     return address.toLowerCase();
-  }
-
-  #origin(requestOrigin: string): URL {
-    return new URL(this.options.publicUrl ?? requestOrigin);
   }
 }
 
