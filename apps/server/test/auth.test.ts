@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { adminUserRoutes } from "../src/admin/users.ts";
 import { type AuthEnv, authenticate, requireRole, signedIn } from "../src/auth/middleware.ts";
 import { SignInOrigins } from "../src/auth/origins.ts";
+import { hashPassword } from "../src/auth/passwords.ts";
 import { authRoutes } from "../src/auth/routes.ts";
 import { type AuthOptions, AuthService } from "../src/auth/service.ts";
 import { loadConfig } from "../src/config.ts";
@@ -130,8 +131,11 @@ async function start(
     });
     expect(response.status).toBe(201);
     const { access_token, user } = (await response.json()) as { access_token: string; user: { id: string } };
-    if (role === "admin") await auth.users.setRole(user.id, "admin");
-    return { token: access_token, id: user.id };
+    if (role !== "admin") return { token: access_token, id: user.id };
+    // Promotion refuses the tokens issued before it: the new admin logs in again.
+    await auth.users.setRole(user.id, "admin");
+    const login = await request("/api/auth/login", { method: "POST", json: { email, password: PASSWORD } });
+    return { token: ((await login.json()) as { access_token: string }).access_token, id: user.id };
   };
   return { url, auth, database, request, account };
 }
@@ -303,7 +307,7 @@ describe("access tokens", () => {
     const forged = await sign({ sub: admin.id, role: "admin" }, "another-secret-that-is-32-characters-long");
     await expectRefused(await me(t, `Bearer ${forged}`), invalid);
     // The real secret still works: the refusals above were the tampering, not the test's signing.
-    expect((await me(t, `Bearer ${await sign({ sub: user.id, role: "user" })}`)).status).toBe(200);
+    expect((await me(t, `Bearer ${await sign({ sub: user.id, role: "user", ver: 0 })}`)).status).toBe(200);
   });
 
   it("refuses an unsigned token (alg none)", async () => {
@@ -329,6 +333,32 @@ describe("access tokens", () => {
     const { token, id } = await t.account("gone@example.com");
     await t.database.db.delete(users).where(eq(users.id, id));
     await expectRefused(await me(t, `Bearer ${token}`), "Token refused: its account no longer exists.");
+  });
+
+  it("a token issued before a password change is refused; one from a login with the new password works", async () => {
+    const t = await start();
+    const { token, id } = await t.account("changer@example.com");
+    await t.auth.users.setPassword(id, await hashPassword("a brand new password"));
+    await expectRefused(
+      await t.request("/api/auth/me", { token }),
+      "Token refused: your password or role changed; log in again.",
+    );
+    const login = await t.request("/api/auth/login", {
+      method: "POST",
+      json: { email: "changer@example.com", password: "a brand new password" },
+    });
+    expect(login.status).toBe(200);
+    const fresh = ((await login.json()) as { access_token: string }).access_token;
+    expect((await t.request("/api/auth/me", { token: fresh })).status).toBe(200);
+  });
+
+  it("refuses a token without a version (one made before versions existed)", async () => {
+    const t = await start();
+    const { id } = await t.account("old@example.com");
+    await expectRefused(
+      await t.request("/api/auth/me", { token: await sign({ sub: id, role: "user" }) }),
+      "Token refused: it lacks the subject, role, version or expiry it needs.",
+    );
   });
 
   it("without JWT_SECRET, makes one secret in the database that a restarted server shares", async () => {
@@ -411,7 +441,7 @@ describe("roles", () => {
     expect((await t.request("/api/robots", { method: "POST", token: admin.token })).status).toBe(201);
   });
 
-  it("a demoted admin's old token loses admin rights at once", async () => {
+  it("a demoted admin's old token is refused at once; a new login works, as a user", async () => {
     const t = await start();
     const first = await t.account("first@example.com", "admin");
     const second = await t.account("second@example.com", "admin");
@@ -422,11 +452,28 @@ describe("roles", () => {
     });
     expect(demote.status).toBe(200);
     expect(((await demote.json()) as Json).role).toBe("user");
-    const after = await t.request("/api/admin/users", { token: first.token });
-    expect(after.status).toBe(403);
-    expect(((await (await t.request("/api/auth/me", { token: first.token })).json()) as Json).role).toBe(
+    for (const path of ["/api/admin/users", "/api/auth/me"]) {
+      const refused = await t.request(path, { token: first.token });
+      expect(refused.status).toBe(401);
+      expect(await detail(refused)).toBe("Token refused: your password or role changed; log in again.");
+    }
+    const login = await t.request("/api/auth/login", {
+      method: "POST",
+      json: { email: "first@example.com", password: PASSWORD },
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    expect(((await (await t.request("/api/auth/me", { token: access_token })).json()) as Json).role).toBe(
       "user",
     );
+    expect((await t.request("/api/admin/users", { token: access_token })).status).toBe(403);
+    // Setting the role an account already has changes nothing, so its tokens stay good.
+    const same = await t.request(`/api/admin/users/${first.id}`, {
+      method: "PATCH",
+      token: second.token,
+      json: { role: "user" },
+    });
+    expect(same.status).toBe(200);
+    expect((await t.request("/api/auth/me", { token: access_token })).status).toBe(200);
   });
 });
 

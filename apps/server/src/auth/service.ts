@@ -81,13 +81,16 @@ export class AuthService {
   }
 
   /**
-   * The account behind an access token, with its role as the database has it now (a demoted admin's old
-   * token carries the old role). Throws TokenError for a bad token, 401 for a deleted account.
+   * The account behind an access token, with its role as the database has it now. Throws TokenError for a
+   * bad token, 401 for a deleted account or a token issued before the password or role last changed.
    */
   async authenticate(token: string): Promise<AuthUser> {
-    const { userId } = await this.tokens.verify(token);
+    const { userId, version } = await this.tokens.verify(token);
     const user = await this.users.byId(userId);
     if (!user) throw new HttpError(401, "Token refused: its account no longer exists.");
+    if (user.tokenVersion !== version) {
+      throw new HttpError(401, "Token refused: your password or role changed; log in again.");
+    }
     return { id: user.id, email: user.email, role: user.role, walletAddress: user.walletAddress };
   }
 

@@ -39,13 +39,18 @@ export class UserStore {
     return user;
   }
 
+  /** Sets a password; tokens issued before it stop working (the token version moves on). */
   async setPassword(id: string, passwordHash: string): Promise<void> {
-    await this.db.update(users).set({ passwordHash }).where(eq(users.id, id));
+    await this.db
+      .update(users)
+      .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1` })
+      .where(eq(users.id, id));
   }
 
   /**
-   * Changes a role. Taking away the last admin's role is refused; admin rows are locked first, so two
-   * admins demoting each other at once cannot leave the platform with none.
+   * Changes a role; tokens issued before it stop working, so none carries rights the account lost.
+   * Taking away the last admin's role is refused; admin rows are locked first, so two admins demoting
+   * each other at once cannot leave the platform with none.
    */
   setRole(id: string, role: Role): Promise<RoleChange> {
     return this.db.transaction(async (tx) => {
@@ -56,10 +61,13 @@ export class UserStore {
         .for("update");
       const [target] = await tx.select().from(users).where(eq(users.id, id));
       if (!target) return { ok: false, reason: "not_found" };
-      if (target.role === "admin" && role !== "admin" && admins.length <= 1) {
-        return { ok: false, reason: "last_admin" };
-      }
-      const [user] = await tx.update(users).set({ role }).where(eq(users.id, id)).returning();
+      if (target.role === role) return { ok: true, user: target };
+      if (target.role === "admin" && admins.length <= 1) return { ok: false, reason: "last_admin" };
+      const [user] = await tx
+        .update(users)
+        .set({ role, tokenVersion: sql`${users.tokenVersion} + 1` })
+        .where(eq(users.id, id))
+        .returning();
       return user ? { ok: true, user } : { ok: false, reason: "not_found" };
     });
   }

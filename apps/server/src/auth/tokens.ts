@@ -18,6 +18,8 @@ export interface AccessTokenClaims {
   readonly userId: string;
   /** What the role was at login; never trusted for permissions (the database's is). */
   readonly role: Role;
+  /** The account's token version at login: a password or role change moves it on, and this token is refused. */
+  readonly version: number;
 }
 
 export interface IssuedToken {
@@ -28,7 +30,7 @@ export interface IssuedToken {
 const ALGORITHM = "HS256";
 const ISSUER = "robo402";
 
-/** HS256 access tokens: `sub` is the user id, `role` and `exp` ride along. */
+/** HS256 access tokens: `sub` is the user id, `role`, `ver` (the token version) and `exp` ride along. */
 export class AccessTokens {
   readonly #key: Uint8Array;
 
@@ -39,8 +41,8 @@ export class AccessTokens {
     this.#key = new TextEncoder().encode(secret);
   }
 
-  async issue(user: { id: string; role: Role }): Promise<IssuedToken> {
-    const token = await new SignJWT({ role: user.role })
+  async issue(user: { id: string; role: Role; tokenVersion: number }): Promise<IssuedToken> {
+    const token = await new SignJWT({ role: user.role, ver: user.tokenVersion })
       .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
       .setSubject(user.id)
       .setIssuer(ISSUER)
@@ -59,10 +61,14 @@ export class AccessTokens {
       throw refusal(error);
     }
     const role = ROLES.find((known) => known === payload.role);
-    if (!payload.sub || !role || payload.exp === undefined) {
-      throw new TokenError("invalid_claims", "Token refused: it lacks the subject, role or expiry it needs.");
+    const version = payload.ver;
+    if (!payload.sub || !role || !Number.isSafeInteger(version) || payload.exp === undefined) {
+      throw new TokenError(
+        "invalid_claims",
+        "Token refused: it lacks the subject, role, version or expiry it needs.",
+      );
     }
-    return { userId: payload.sub, role };
+    return { userId: payload.sub, role, version: version as number };
   }
 }
 
