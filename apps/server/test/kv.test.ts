@@ -68,6 +68,17 @@ describe.each(ENGINES)("$engine", ({ engine, url }) => {
       );
     });
 
+    it("sets a value only where none is, until that one lapses", async () => {
+      const store = await kv(url, testPrefix());
+      expect(await store.setIfAbsent("k", "first", 80)).toBe(true);
+      expect(await store.setIfAbsent("k", "second", 80)).toBe(false);
+      expect(await store.get("k")).toBe("first");
+      await sleep(150);
+      expect(await store.get("k")).toBeNull();
+      expect(await store.setIfAbsent("k", "third", 60_000)).toBe(true);
+      expect(await store.get("k")).toBe("third");
+    });
+
     it("delivers a message to the channel's listeners only, until they unsubscribe", async () => {
       const bus = await pubsub(url, testPrefix());
       const a = await listen(bus, "a");

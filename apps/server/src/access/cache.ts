@@ -1,22 +1,31 @@
 import type { Kv } from "../kv/index.ts";
 import type { AccessSession } from "./store.ts";
 
-// Short enough that a stale answer (a read racing a release on another server) lapses at once.
+// How long an answer may be served, counted from the database read it comes from (not from when it was
+// cached): whatever happens to the cache, what it serves is never older than this.
 const TTL_MS = 1000;
+// How long a change keeps fills out. A fill that read the database before the change and lands later than
+// this would have to spend longer than MARK_MS - TTL_MS between leaving this process and reaching the store.
+const MARK_MS = 5 * TTL_MS;
 const NONE = "none";
+const CHANGED = "changed";
 
 /**
- * Who holds what, for the motor path: a database read per motor command costs more than the rest of
- * the platform's work together. Entries are keyed by wallet (`wallet:<key>`) or token (`token:<hash>`).
- * Every write of a session forgets its entries; entries also lapse after a second, which bounds what a
- * read racing a write on another server can leave behind.
+ * Who holds what, for the motor path: a database read per motor command costs more than the rest of the
+ * platform's work together. Entries are keyed by wallet (`wallet:<key>`) or token (`token:<hash>`).
+ *
+ * A write of a session does not delete its entries but marks them changed for a few seconds: a marked
+ * entry sends lookups to the database, and fills only ever set an absent entry. So a lookup that read
+ * the session just before it ended (on this server or another) cannot put it back after the end: its fill
+ * lands on the mark and is refused, or lands first and is overwritten by it.
  */
 export class SessionCache {
   constructor(private readonly kv: Kv) {}
 
+  /** What is cached under `key`; undefined when nothing is, or a change means the database must say. */
   async get(key: string): Promise<{ session: AccessSession | undefined } | undefined> {
     const cached = await this.kv.get(this.#key(key));
-    if (cached === null) return undefined;
+    if (cached === null || cached === CHANGED) return undefined;
     if (cached === NONE) return { session: undefined };
     const row = JSON.parse(cached) as AccessSession &
       Record<"createdAt" | "expiresAt" | "endedAt" | "outageSince", string | null>;
@@ -31,14 +40,20 @@ export class SessionCache {
     };
   }
 
-  set(key: string, session: AccessSession | undefined): Promise<void> {
-    return this.kv.set(this.#key(key), session ? JSON.stringify(session) : NONE, TTL_MS);
+  /**
+   * Caches what a database read begun at `readAt` (epoch ms) found, unless the entry is marked changed
+   * or already there; an answer already a second old is not cached at all.
+   */
+  async set(key: string, session: AccessSession | undefined, readAt: number): Promise<void> {
+    const ttlMs = readAt + TTL_MS - Date.now();
+    if (ttlMs <= 0) return;
+    await this.kv.setIfAbsent(this.#key(key), session ? JSON.stringify(session) : NONE, ttlMs);
   }
 
-  /** Forgets what is cached under a wallet and, if given, a token hash. */
+  /** Marks what is cached under a wallet and, if given, a token hash as changed. */
   async forget(wallet: string, tokenHash?: string | null): Promise<void> {
-    await this.kv.del(this.#key(`wallet:${wallet}`));
-    if (tokenHash) await this.kv.del(this.#key(`token:${tokenHash}`));
+    const keys = [`wallet:${wallet}`, ...(tokenHash ? [`token:${tokenHash}`] : [])];
+    await Promise.all(keys.map((key) => this.kv.set(this.#key(key), CHANGED, MARK_MS)));
   }
 
   #key(key: string): string {

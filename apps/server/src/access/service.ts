@@ -99,7 +99,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       tokenHash: hashToken(token),
     });
     if (!session) return undefined;
-    await this.cache.forget(session.wallet);
+    await this.#forget(session.wallet);
     const response = this.#purchased(session, now);
     return { ...response, session: { ...response.session, token } };
   }
@@ -114,7 +114,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
     if (!session || session.endedAt || session.pending || session.expiresAt <= now) return undefined;
     const token = newToken();
     await this.store.rotateToken(session.id, hashToken(token));
-    await this.cache.forget(session.wallet, session.tokenHash);
+    await this.#forget(session.wallet, session.tokenHash);
     const response = this.#purchased(session, now);
     return { ...response, session: { ...response.session, token } };
   }
@@ -193,7 +193,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       // Robots are stopped first; crediting paused sessions can wait the few milliseconds.
       for (const session of await this.store.expireDue(now)) await this.#ended(session, "expired");
       const paused = await this.#inOutageOrder(() => this.store.creditOutage(now, { resume: false }));
-      for (const session of paused) await this.#forget(session);
+      for (const session of paused) await this.#forget(session.wallet, session.tokenHash);
       if (paused.length > 0) {
         this.#probing ??= this.#probePaused(new Set(paused.map((s) => s.robotId))).finally(() => {
           this.#probing = undefined;
@@ -240,7 +240,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       if (change === "pause") {
         const session = await this.store.pauseForOutage(robotId, now);
         if (!session) return;
-        await this.#forget(session);
+        await this.#forget(session.wallet, session.tokenHash);
         this.logger.warn(
           { robot: robotId, wallet: session.wallet },
           "robot unreachable; session clock paused",
@@ -248,7 +248,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
         return;
       }
       for (const session of await this.store.creditOutage(now, { robotId, resume: true })) {
-        await this.#forget(session);
+        await this.#forget(session.wallet, session.tokenHash);
         this.logger.info(
           { robot: robotId, wallet: session.wallet, expiresAt: session.expiresAt },
           "robot answers again; session extended by the outage",
@@ -260,10 +260,17 @@ export class AccessService extends EventEmitter<AccessEvents> {
     );
   }
 
-  #forget(session: AccessSession): Promise<void> {
+  /**
+   * Tells the session cache that a committed write changed what it may hold. Never throws: the write
+   * stands, and its answer (a token that was paid for) must reach the caller. With the shared store away
+   * nothing is read from it either; what it held was cached at most a second after its database read
+   * (SessionCache), so a store that comes back restarted has lost it or seen it lapse, and one that was
+   * only cut off from this server serves it to others for what is left of that second at most.
+   */
+  #forget(wallet: string, tokenHash?: string | null): Promise<void> {
     return this.cache
-      .forget(session.wallet, session.tokenHash)
-      .catch((err) => this.logger.warn({ err }, "session cache not cleared"));
+      .forget(wallet, tokenHash)
+      .catch((err) => this.logger.warn({ err, wallet }, "session cache not told of a change"));
   }
 
   async #grant(
@@ -274,8 +281,11 @@ export class AccessService extends EventEmitter<AccessEvents> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.store.grant({ wallet, robotId: robot.id, now: new Date(), ...hold });
       if (result.ok) {
-        await this.cache.forget(wallet);
-        for (const freed of result.freed) this.#stop(freed, "replaced");
+        await this.#forget(wallet);
+        // The robot just granted is not stopped: its new holder is about to drive it.
+        const stop = (ended: AccessSession) => ended.robotId !== robot.id;
+        for (const lapsed of result.lapsed) await this.#ended(lapsed, "expired", stop(lapsed));
+        for (const replaced of result.replaced) await this.#ended(replaced, "replaced", stop(replaced));
         this.logger.info({ robot: robot.id, wallet, pending: hold.pending }, "robot held");
         return result.session;
       }
@@ -310,18 +320,19 @@ export class AccessService extends EventEmitter<AccessEvents> {
     // The cache only saves time: when the shared store is away, the database answers alone.
     let cached = await this.cache.get(key).catch(() => undefined);
     if (!cached) {
+      const readAt = Date.now();
       cached = { session: await load() };
-      await this.cache.set(key, cached.session).catch(() => {});
+      await this.cache.set(key, cached.session, readAt).catch(() => {});
     }
     return cached.session && cached.session.expiresAt > new Date() ? cached.session : undefined;
   }
 
-  async #ended(session: AccessSession, reason: StopReason): Promise<void> {
+  async #ended(session: AccessSession, reason: StopReason, stopRobot = true): Promise<void> {
     // Forgotten before the stop goes out, so no cached grant lets a command slip in behind it.
-    await this.#forget(session);
+    await this.#forget(session.wallet, session.tokenHash);
     this.logger.info({ robot: session.robotId, wallet: session.wallet, reason }, "access ended");
     this.emit("ended", session);
-    this.#stop(session.robotId, reason);
+    if (stopRobot) this.#stop(session.robotId, reason);
   }
 
   #stop(robotId: string, reason: StopReason): void {

@@ -5,7 +5,7 @@ import { type AccessSessionRow, accessSessions } from "../db/schema.ts";
 export type AccessSession = AccessSessionRow;
 
 export type GrantResult =
-  | { ok: true; session: AccessSession; freed: string[] }
+  | { ok: true; session: AccessSession; lapsed: AccessSession[]; replaced: AccessSession[] }
   | { ok: false; reason: "robot_taken"; holder: AccessSession }
   | { ok: false; reason: "wallet_raced" };
 
@@ -19,7 +19,7 @@ export class AccessStore {
    * Binds `wallet` to `robotId` until `expiresAt`. In one transaction: lapsed sessions on either side
    * are ended, the wallet's current session (if any) is ended as replaced, and the new row is
    * inserted; the partial unique indexes turn a concurrent winner into a refusal, not a second lock.
-   * `freed` lists the robots whose sessions this ended (they need a stop).
+   * `lapsed` and `replaced` are the sessions this ended (their robots need a stop, their tokens an end).
    */
   grant(input: {
     wallet: string;
@@ -44,7 +44,7 @@ export class AccessStore {
               or(eq(accessSessions.robotId, robotId), eq(accessSessions.wallet, wallet)),
             ),
           )
-          .returning({ robotId: accessSessions.robotId });
+          .returning();
         // A session still settling is never replaced: the wallet's second purchase waits its turn (409),
         // or both would be charged and only one could be granted. Nor is a paid one replaced by a payment
         // for the same robot: that is the same time bought twice (a double click), so it is refused.
@@ -59,7 +59,7 @@ export class AccessStore {
               pending ? ne(accessSessions.robotId, robotId) : undefined,
             ),
           )
-          .returning({ robotId: accessSessions.robotId });
+          .returning();
         const [session] = await tx
           .insert(accessSessions)
           .values({
@@ -84,8 +84,7 @@ export class AccessStore {
             holder ? { ok: false, reason: "robot_taken", holder } : { ok: false, reason: "wallet_raced" },
           );
         }
-        const freed = [...lapsed, ...replaced].map((row) => row.robotId).filter((id) => id !== robotId);
-        return { ok: true as const, session, freed: [...new Set(freed)] };
+        return { ok: true as const, session, lapsed, replaced };
       })
       .catch((error: unknown) => {
         if (error instanceof Refused) return error.result;

@@ -6,7 +6,9 @@ export interface Kv {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(key: string): Promise<void>;
-  /** Sets `key` only if it is absent (atomically, across processes with Redis); true if this call set it. */
+  /** Sets `key` to `value` only if it is absent (atomically, across processes with Redis); true if this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Marks `key` taken if it is absent (`setIfAbsent` with no value to speak of); true if this call took it. */
   claim(key: string, ttlMs: number): Promise<boolean>;
   /**
    * Counts a hit in the fixed window that `key`'s first hit opened (`windowMs` long), atomically across

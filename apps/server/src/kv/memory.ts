@@ -20,10 +20,14 @@ export class MemoryKv implements Kv {
     this.#entries.delete(key);
   }
 
-  async claim(key: string, ttlMs: number): Promise<boolean> {
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.#live(key)) return false;
-    await this.set(key, "1", ttlMs);
+    this.#put(key, value, Date.now() + ttlMs);
     return true;
+  }
+
+  claim(key: string, ttlMs: number): Promise<boolean> {
+    return this.setIfAbsent(key, "1", ttlMs);
   }
 
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {

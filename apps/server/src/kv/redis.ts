@@ -71,8 +71,12 @@ export class RedisKv implements Kv {
     await this.#redis.ping();
   }
 
-  async claim(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.#redis.set(key, "1", "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(key, value, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+  }
+
+  claim(key: string, ttlMs: number): Promise<boolean> {
+    return this.setIfAbsent(key, "1", ttlMs);
   }
 
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
