@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { MOTOR_COMMANDS, type MotorCommand } from "@robo402/protocol";
 import { Robo402Client, Robo402Error } from "./client.ts";
+import { SolanaRpcError } from "./payer.ts";
 import { forgetSession, loadSession, saveSession, sessionPath } from "./session-file.ts";
 
 const USAGE = `Usage: robo402 <command> [options]
@@ -155,5 +156,15 @@ async function run(): Promise<void> {
 
 run().catch((error: unknown) => {
   if (error instanceof Robo402Error) fail(error.message, 1);
-  fail(`cannot reach ${server}: ${(error as Error).message}`, 1);
+  if (error instanceof SolanaRpcError)
+    fail(
+      `${error.message} (the platform at ${server} answered). Point --solana-rpc (or ROBO402_SOLANA_RPC) at a running Solana RPC: the one the server's start log names, or \`npm run devchain\`'s.`,
+      1,
+    );
+  // Node's fetch fails this way when the platform gave no HTTP answer at all.
+  if (error instanceof TypeError && error.message === "fetch failed") {
+    const cause = (error.cause as { code?: string; message?: string } | undefined) ?? {};
+    fail(`cannot reach ${server}: ${cause.code ?? cause.message ?? error.message}`, 1);
+  }
+  fail((error as Error).message, 1);
 });

@@ -1,11 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { createKeyPairSignerFromBytes, getBase58Encoder, type KeyPairSigner } from "@solana/kit";
+import {
+  createKeyPairSignerFromBytes,
+  getBase58Encoder,
+  isSolanaError,
+  type KeyPairSigner,
+  SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR,
+} from "@solana/kit";
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
 import type { SchemeNetworkClient } from "@x402/core/types";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { appendPaymentIdentifierToExtensions, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { createSIWxPayload, encodeSIWxHeader } from "@x402/extensions/sign-in-with-x";
 import { x402Client } from "@x402/fetch";
+import {
+  DEVNET_RPC_URL,
+  MAINNET_RPC_URL,
+  SOLANA_DEVNET_CAIP2,
+  SOLANA_MAINNET_CAIP2,
+  SOLANA_TESTNET_CAIP2,
+  TESTNET_RPC_URL,
+} from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/client";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -33,6 +47,42 @@ export interface PayOptions {
    * the purchase back instead of paying twice. Sent only where the server declares the extension.
    */
   readonly paymentId?: string;
+}
+
+/**
+ * The Solana RPC a payment is built against (for the mint and a recent blockhash) did not answer, or
+ * answered with an HTTP error: no transfer was signed or sent, so nothing was paid. The platform itself
+ * answered (it asked for the payment); this is about the Solana RPC alone.
+ */
+export class SolanaRpcError extends Error {
+  constructor(
+    readonly rpcUrl: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the Solana RPC at ${rpcUrl} ${problem}, so nothing was paid`, options);
+    this.name = "SolanaRpcError";
+  }
+}
+
+/** Where @x402/svm builds a payment when no RPC is given: the cluster's public RPC. */
+const PUBLIC_RPC: Record<string, string> = {
+  [SOLANA_DEVNET_CAIP2]: DEVNET_RPC_URL,
+  [SOLANA_TESTNET_CAIP2]: TESTNET_RPC_URL,
+  [SOLANA_MAINNET_CAIP2]: MAINNET_RPC_URL,
+};
+
+/** A failure to reach the RPC (refused, unknown host, timed out, HTTP error) as a SolanaRpcError; else undefined. */
+function unreachableRpc(error: unknown, rpcUrl: string): SolanaRpcError | undefined {
+  if (isSolanaError(error, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR))
+    return new SolanaRpcError(rpcUrl, `answered HTTP ${error.context.statusCode}`, { cause: error });
+  // Node's fetch fails with this TypeError when no HTTP answer came; the cause says why.
+  if (error instanceof TypeError && error.message === "fetch failed") {
+    const cause = error.cause as { code?: string; message?: string } | undefined;
+    const why = cause?.code ?? cause?.message;
+    return new SolanaRpcError(rpcUrl, `did not answer${why ? ` (${why})` : ""}`, { cause: error });
+  }
+  return undefined;
 }
 
 /** A keypair signer from a Solana secret key (base58 or bytes). */
@@ -92,7 +142,16 @@ export function payingFetch(options: PayerOptions) {
     });
     if (pay.paymentId && required.extensions)
       appendPaymentIdentifierToExtensions(required.extensions, pay.paymentId);
-    const payment = await client.createPaymentPayload({ ...required, accepts: offers });
+    let failedOn: string | undefined;
+    client.onPaymentCreationFailure(async ({ selectedRequirements }) => {
+      failedOn = selectedRequirements.network;
+    });
+    const payment = await client
+      .createPaymentPayload({ ...required, accepts: offers })
+      .catch((error: unknown) => {
+        const rpcUrl = failedOn?.startsWith("solana:") ? (solana?.rpcUrl ?? PUBLIC_RPC[failedOn]) : undefined;
+        throw (rpcUrl && unreachableRpc(error, rpcUrl)) || error;
+      });
     const paid = new Request(request);
     paid.headers.set("payment-signature", encodePaymentSignatureHeader(payment));
     const named = Boolean(pay.paymentId && required.extensions?.[PAYMENT_IDENTIFIER]);
