@@ -34,6 +34,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #refusals = new Counter({
+    name: "robo402_payment_refusals_total",
+    help: "Payment headers refused before they became a ledger row, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  /** For the x402 path: a payment refused (malformed, not matching, invalid); it never reaches the ledger. */
+  readonly countRefusal = (reason: string) => this.#refusals.inc({ reason });
+
   /** For MotionGuard: how each stop ended. */
   readonly countStop = (reason: string, outcome: string) => this.#stops.inc({ reason, outcome });
 

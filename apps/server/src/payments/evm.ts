@@ -27,6 +27,7 @@ export function authorizationOf(payload: PaymentPayload): Authorization | undefi
   return {
     payer: parsed.data.authorization.from.toLowerCase(),
     nonce: parsed.data.authorization.nonce.toLowerCase(),
+    validBefore: new Date(Number(parsed.data.authorization.validBefore) * 1000),
   };
 }
 
@@ -51,7 +52,7 @@ const eip3009 = parseAbi([
 export async function isAuthorizationUsed(
   rpcUrl: string,
   asset: string,
-  auth: Authorization,
+  auth: Pick<Authorization, "payer" | "nonce">,
 ): Promise<boolean> {
   const client = createPublicClient({ transport: http(rpcUrl) });
   return client.readContract({
@@ -69,7 +70,7 @@ export async function isAuthorizationUsed(
 export async function authorizationTransaction(
   rpcUrl: string,
   asset: string,
-  auth: Authorization,
+  auth: Pick<Authorization, "payer" | "nonce">,
 ): Promise<string | null> {
   const client = createPublicClient({ transport: http(rpcUrl) });
   const logs = await client.getContractEvents({

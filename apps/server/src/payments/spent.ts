@@ -29,4 +29,13 @@ export class SpentTransactions {
       .where(and(eq(spentTransactions.network, network), eq(spentTransactions.txHash, txHash)));
     return prior?.paid === label;
   }
+
+  /** What `txHash` (canonical form) paid, as `payment:<id>` or `session:<id>`; undefined if nothing yet. */
+  async paidBy(network: string, txHash: string, db: Db = this.db): Promise<string | undefined> {
+    const [row] = await db
+      .select({ paid: spentTransactions.paid })
+      .from(spentTransactions)
+      .where(and(eq(spentTransactions.network, network), eq(spentTransactions.txHash, txHash)));
+    return row?.paid;
+  }
 }

@@ -4,6 +4,9 @@ import { getTokenPayerFromTransaction } from "@x402/svm";
 import { z } from "zod";
 import type { Authorization } from "./mechanisms/types.ts";
 
+// A blockhash is valid for 150 slots (about 60 s at 400 ms a slot); the margin covers slow slots.
+const BLOCKHASH_LIFETIME_MS = 120_000;
+
 // @x402/svm's `exact` payload: the payer's partly signed transfer, base64; the facilitator adds the fee payer's signature.
 const SvmPayload = z.object({ transaction: z.string().min(1).max(4096) });
 
@@ -27,5 +30,7 @@ export function svmAuthorizationOf(payload: PaymentPayload): Authorization | { p
   if (!payer) return problem("no token transfer to pay with");
   const signature = (transaction.signatures as Record<string, Uint8Array | null>)[payer];
   if (!signature) return problem(`not signed by the payer ${payer}`);
-  return { payer, nonce: getBase58Decoder().decode(signature) };
+  // The payload does not say which blockhash it was built on; none lives longer than this after being read.
+  const validBefore = new Date(Date.now() + BLOCKHASH_LIFETIME_MS);
+  return { payer, nonce: getBase58Decoder().decode(signature), validBefore };
 }

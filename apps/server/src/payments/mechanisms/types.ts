@@ -3,10 +3,12 @@ import type { Payment } from "../ledger.ts";
 import type { PaymentNetwork } from "../networks.ts";
 import type { TransferVerifier } from "../onchain/types.ts";
 
-/** Who signed an `exact` payment and its one-time id (the ledger's unique key). */
+/** Who signed an `exact` payment, its one-time id (with the payer, the ledger's unique key), and until when it can land. */
 export interface Authorization {
   readonly payer: string;
   readonly nonce: string;
+  /** After this the chain refuses it: no settlement of it can still be on its way. */
+  readonly validBefore: Date;
 }
 
 export interface VerifierOptions {

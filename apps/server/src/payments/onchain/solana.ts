@@ -126,34 +126,37 @@ export function solanaTransferVerifier(options: SolanaVerifierOptions): Transfer
       const byPayer = new Map<string, bigint>();
       for (const transfer of paying)
         byPayer.set(transfer.authority, (byPayer.get(transfer.authority) ?? 0n) + transfer.amount);
-      let payer: string;
-      if (claim.payer && isAddress(claim.payer)) {
-        payer = claim.payer;
-        if (!byPayer.has(payer)) {
-          return {
-            ok: false,
-            code: "wrong_payer",
-            reason: `Transaction ${signature} pays from ${[...byPayer.keys()].join(", ")}, not from your linked wallet ${claim.payer}.`,
-          };
-        }
-      } else {
-        [payer] = [...byPayer].reduce((best, entry) => (entry[1] > best[1] ? entry : best));
+      // The memo binds the transfer to its session, so whoever signed it is the payer; a linked wallet (never a
+      // Solana one today: SIWE links EVM wallets) narrows it further.
+      const largest = [...byPayer].reduce((best, entry) => (entry[1] > best[1] ? entry : best))[0];
+      if (claim.linkedWallet && isAddress(claim.linkedWallet) && !byPayer.has(claim.linkedWallet)) {
+        return {
+          ok: false,
+          code: "wrong_payer",
+          reason: `Transaction ${signature} pays from ${[...byPayer.keys()].join(", ")}, not from your linked wallet ${claim.linkedWallet}.`,
+          received: { sender: largest, amount: byPayer.get(largest) ?? 0n, txHash: signature },
+        };
       }
+      const payer = claim.linkedWallet && isAddress(claim.linkedWallet) ? claim.linkedWallet : largest;
       const amount = byPayer.get(payer) ?? 0n;
+      // The transaction reached `commitment` before it was read: what it sent is final enough to record.
+      const received = { sender: payer, amount, txHash: signature };
       if (amount < claim.minAmount) {
         return {
           ok: false,
           code: "amount_too_low",
           reason: `Transaction ${signature} pays ${units(amount)} to ${claim.recipient}, but ${units(claim.minAmount)} is due.`,
+          received,
         };
       }
-      if (claim.memo !== undefined && !memos.includes(claim.memo)) {
+      if (!memos.includes(claim.sessionId)) {
         return {
           ok: false,
           code: "wrong_memo",
           reason: memos.length
-            ? `Transaction ${signature} carries the memo "${memos.join('", "')}", not this session's id ${claim.memo}; a transfer pays for the session its memo names.`
-            : `Transaction ${signature} carries no memo; the transfer must carry a memo instruction with the session id ${claim.memo}.`,
+            ? `Transaction ${signature} carries the memo "${memos.join('", "')}", not this session's id ${claim.sessionId}; a transfer pays for the session its memo names.`
+            : `Transaction ${signature} carries no memo; the transfer must carry a memo instruction with the session id ${claim.sessionId}.`,
+          received,
         };
       }
       if (found.blockTime !== null) {
@@ -163,10 +166,11 @@ export function solanaTransferVerifier(options: SolanaVerifierOptions): Transfer
             ok: false,
             code: "too_old",
             reason: `Transaction ${signature} landed at ${at.toISOString()}, before this payment session began (${claim.notBefore.toISOString()}); it cannot pay for it.`,
+            received,
           };
         }
       }
-      return { ok: true, payer, amount, blockNumber: BigInt(found.slot), txHash: signature };
+      return { ok: true, payer, amount, blockNumber: BigInt(found.slot), txHash: signature, proof: "memo" };
     },
   };
 

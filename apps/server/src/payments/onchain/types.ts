@@ -20,13 +20,20 @@ export interface TransferClaim {
   /** The payment session's creation: a transfer mined before it cannot be for it. */
   notBefore: Date;
   /**
-   * When the paying account has a linked wallet, the transfer must come from it (a verifier ignores a
-   * wallet of another chain family: an EVM wallet says nothing about who pays on Solana).
+   * The payment session's id, which the transfer must carry to show whose it is: Solana's memo, or on
+   * EVM the 16 bytes of the id right after the ERC-20 `transfer` arguments (a calldata suffix).
    */
-  payer?: string;
-  /** The memo the transfer must carry (Solana: the payment session's id); EVM transfers carry none. */
-  memo?: string;
+  sessionId: string;
+  /**
+   * The wallet linked (by SIWE) to the account that opened the session, if any. On EVM a transfer from
+   * it needs no suffix: the account proved it holds that wallet. A verifier ignores a wallet of another
+   * chain family (an EVM wallet says nothing about who pays on Solana).
+   */
+  linkedWallet?: string;
 }
+
+/** How a transfer showed which session it pays. */
+export type TransferProof = "memo" | "suffix" | "linked_wallet";
 
 export type TransferRefusal =
   | "malformed"
@@ -39,12 +46,32 @@ export type TransferRefusal =
   | "wrong_recipient"
   | "amount_too_low"
   | "too_old"
-  | "wrong_payer";
+  | "wrong_payer"
+  | "unproven_payer";
+
+/**
+ * Tokens of the asset that did reach the recipient in a refused transaction, final enough to count
+ * (confirmed as the verifier requires): who sent them and how much, so they can be sent back.
+ */
+export interface Received {
+  sender: string;
+  /** Base units. */
+  amount: bigint;
+  /** Canonical form. */
+  txHash: string;
+}
 
 /**
  * The verdict. A refusal's `reason` is a sentence for the person who paid. Only `unconfirmed` and
  * `not_found` (a transaction still on its way to the node) can turn into a pass when asked again.
  */
 export type TransferCheck =
-  | { ok: true; payer: string; amount: bigint; blockNumber: bigint /** normalized */; txHash: string }
-  | { ok: false; reason: string; code: TransferRefusal };
+  | {
+      ok: true;
+      payer: string;
+      amount: bigint;
+      blockNumber: bigint /** normalized */;
+      txHash: string;
+      proof: TransferProof;
+    }
+  | { ok: false; reason: string; code: TransferRefusal; received?: Received };

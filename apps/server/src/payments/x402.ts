@@ -1,0 +1,347 @@
+import { decodePaymentSignatureHeader } from "@x402/core/http";
+import { parsePaymentPayload } from "@x402/core/schemas";
+import { FacilitatorResponseError, HTTPFacilitatorClient, x402ResourceServer } from "@x402/core/server";
+import type {
+  PaymentPayload,
+  PaymentRequired,
+  PaymentRequirements,
+  Price,
+  SettleResponse,
+} from "@x402/core/types";
+import {
+  declarePaymentIdentifierExtension,
+  extractPaymentIdentifier,
+  PAYMENT_IDENTIFIER,
+} from "@x402/extensions/payment-identifier";
+import type { Logger } from "pino";
+import { HttpError } from "../http/errors.ts";
+import type { NewPayment, Payment, PaymentLedger } from "./ledger.ts";
+import { recordInLedger } from "./ledger-hooks.ts";
+import { type Authorization, MECHANISMS, mechanismOf } from "./mechanisms/index.ts";
+import { type Payees, type PaymentNetwork, payeeOn, priceIn } from "./networks.ts";
+
+/** One way to pay: a network the platform accepts, the price in its asset, and who is paid there. */
+export interface OfferTerms {
+  readonly network: PaymentNetwork;
+  readonly price: Price;
+  readonly payTo: string;
+}
+
+/** The ways to pay `dollars` to `payees`: one per accepted network they can be paid on. */
+export function termsOn(networks: readonly PaymentNetwork[], dollars: string, payees: Payees): OfferTerms[] {
+  return networks.flatMap((network) => {
+    const payTo = payeeOn(network, payees);
+    return payTo ? [{ network, price: priceIn(network.asset, dollars), payTo }] : [];
+  });
+}
+
+/** What a paid route sells to one request, decided by the route. */
+export interface Offer {
+  /** What the ledger says was bought, e.g. `access:finland-tumbller-01` or `execute:<robot id>`. */
+  readonly resource: string;
+  /** Each accepted network the seller can be paid on; the 402's `accepts[]` lists them in this order. */
+  readonly accepts: readonly OfferTerms[];
+  readonly description: string;
+  /** x402 extensions declared on the 402 besides payment-identifier (bazaar discovery…). */
+  readonly extensions?: Record<string, unknown>;
+}
+
+/**
+ * A payment header, decoded once and matched to what the offer accepts. The payer it names is only a
+ * claim until verification; the ledger hooks read and write the mutable part as the payment goes on.
+ */
+export interface PaymentAttempt {
+  readonly payload: PaymentPayload;
+  readonly requirements: PaymentRequirements;
+  readonly claimed: Authorization;
+  readonly identifier: string | undefined;
+  /** The ledger row this payment becomes once verified (its payer set from the verified signer). */
+  readonly entry: Omit<NewPayment, "payer">;
+  readonly extensions: Record<string, unknown>;
+  /** False for a retry of a purchase already granted: verified to prove the payer, never recorded. */
+  record: boolean;
+  payment?: Payment;
+  sessionId?: string;
+  ledgerError?: unknown;
+}
+
+/** What came of a payment already in the ledger under this header's identifier or authorization. */
+export type Prior =
+  | { kind: "new" }
+  /** The same purchase retried (x402's payment-identifier) after it was granted: nothing is charged again. */
+  | { kind: "repeat"; payment: Payment; resigned: boolean };
+
+/** The facilitator's verdict; a valid payment is then in the ledger as `attempt.payment` (unless a repeat). */
+export type Verification = { ok: true } | { ok: false; reason: string };
+
+export type Settlement =
+  | { ok: true; txHash: string; response: SettleResponse }
+  | { ok: false; reason: string };
+
+// The longest a buyer's authorization may wait between signing and settlement.
+const MAX_TIMEOUT_SECONDS = 120;
+// Offers differ per robot (price, wallet); their requirements are built once each and kept.
+const REQUIREMENTS_CACHE_SIZE = 1000;
+
+/**
+ * x402 as its reference packages speak it, over one `x402ResourceServer`: the 402's requirements,
+ * verification and settlement through the facilitator, the ledger written from its lifecycle hooks.
+ * Transport-free: the HTTP middleware (and any other transport) decides what happens in between.
+ */
+export class X402Payments {
+  readonly #server: x402ResourceServer;
+  readonly #requirements = new Map<string, Promise<PaymentRequirements[]>>();
+  #ready: Promise<void> | undefined;
+
+  constructor(
+    readonly networks: readonly PaymentNetwork[],
+    private readonly ledger: PaymentLedger,
+    private readonly logger: Logger,
+    /** Hears every refused payment (metrics): refusals never become ledger rows, so this is their count. */
+    private readonly onRefusal: (reason: string) => void = () => {},
+  ) {
+    const urls = [...new Set(networks.map((network) => network.facilitatorUrl))];
+    this.#server = new x402ResourceServer(
+      urls.map((url) => new HTTPFacilitatorClient({ url, timeoutMs: 30_000 })),
+    );
+    for (const network of networks)
+      this.#server.register(network.id, MECHANISMS[network.family].serverScheme());
+    recordInLedger(this.#server, ledger, logger);
+  }
+
+  /** The accepted network x402 calls `id`, if any. */
+  network(id: string): PaymentNetwork | undefined {
+    return this.networks.find((network) => network.id === id);
+  }
+
+  /**
+   * The payment a header carries, or a 400 saying what is wrong with it. x402 passes any JSON on, and
+   * the facilitator answers an authorization it cannot read with a 500, so the shape is checked here
+   * (by the network's own family), before either sees it.
+   */
+  decode(header: string): PaymentPayload {
+    let decoded: unknown;
+    try {
+      decoded = decodePaymentSignatureHeader(header);
+    } catch {
+      throw this.#malformed("Payment header is not an x402 payment (expected base64-encoded JSON).");
+    }
+    const parsed = parsePaymentPayload(decoded);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) =>
+        issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+      );
+      throw this.#malformed(`Payment header is not an x402 payment payload (${problems.join("; ")}).`);
+    }
+    const payload = decoded as PaymentPayload;
+    const named = payload.accepted?.network;
+    const auth = typeof named === "string" ? mechanismOf(named)?.authorization(payload) : undefined;
+    if (auth && "problem" in auth) throw this.#malformed(`Payment is not ${auth.problem}.`);
+    return payload;
+  }
+
+  /** What the offer accepts, as x402 requirements; the network named `preferred` first. */
+  async requirements(offer: Offer, preferred?: string): Promise<PaymentRequirements[]> {
+    const options = offer.accepts.map((terms) => ({
+      scheme: "exact",
+      network: terms.network.id,
+      price: terms.price,
+      payTo: terms.payTo,
+      maxTimeoutSeconds: MAX_TIMEOUT_SECONDS,
+    }));
+    const key = JSON.stringify(options);
+    let built = this.#requirements.get(key);
+    if (!built) {
+      built = this.#facilitated(async () => {
+        await this.#initialize();
+        return this.#server.buildPaymentRequirementsFromOptions(options, {});
+      });
+      built.catch(() => this.#requirements.delete(key));
+      if (this.#requirements.size >= REQUIREMENTS_CACHE_SIZE) this.#requirements.clear();
+      this.#requirements.set(key, built);
+    }
+    const requirements = await built;
+    const first = preferred && offer.accepts.find((terms) => terms.network.name === preferred)?.network.id;
+    if (!first) return requirements;
+    return [...requirements].sort((a, b) => Number(b.network === first) - Number(a.network === first));
+  }
+
+  /** The 402's facts: what to pay and how, and why a payment was refused (`error`). */
+  paymentRequired(
+    offer: Offer,
+    requirements: PaymentRequirements[],
+    url: string,
+    error?: string,
+  ): Promise<PaymentRequired> {
+    return this.#server.createPaymentRequiredResponse(
+      requirements,
+      { url, description: offer.description, mimeType: "application/json" },
+      error,
+      this.#extensions(offer),
+    );
+  }
+
+  /** The payment matched to what the offer accepts; undefined when it pays for something else. */
+  match(
+    payload: PaymentPayload,
+    offer: Offer,
+    requirements: PaymentRequirements[],
+  ): PaymentAttempt | undefined {
+    const matched = this.#server.findMatchingRequirements(requirements, payload);
+    const mechanism = matched && mechanismOf(matched.network);
+    const claimed = mechanism?.authorization(payload);
+    if (!matched || !mechanism || !claimed || "problem" in claimed) return undefined;
+    const identifier = extractPaymentIdentifier(payload) ?? undefined;
+    return {
+      payload,
+      requirements: matched,
+      claimed,
+      identifier,
+      extensions: this.#extensions(offer),
+      record: true,
+      entry: {
+        network: matched.network,
+        scheme: matched.scheme,
+        asset: mechanism.canonical(matched.asset),
+        payTo: mechanism.canonical(matched.payTo),
+        amount: matched.amount,
+        nonce: claimed.nonce,
+        resource: offer.resource,
+        paymentIdentifier: identifier ?? null,
+        payload: JSON.stringify(payload),
+        validBefore: claimed.validBefore,
+      },
+    };
+  }
+
+  /**
+   * What the ledger already knows of this payment, before the facilitator is asked anything: a replay
+   * of a used authorization (409), a purchase still under way (409), or a granted one retried.
+   */
+  async prior(attempt: PaymentAttempt): Promise<Prior> {
+    const { entry, claimed, identifier } = attempt;
+    if (identifier) {
+      const earlier = await this.ledger.findByIdentifier(claimed.payer, identifier);
+      if (earlier?.status === "granted")
+        return { kind: "repeat", payment: earlier, resigned: earlier.payload !== entry.payload };
+      if (earlier && ["verified", "settling", "settled"].includes(earlier.status))
+        throw new HttpError(
+          409,
+          `The purchase with payment identifier ${identifier} is still ${earlier.status}; retry in a moment.`,
+        );
+    }
+    const used = await this.ledger.find(entry.network, entry.asset, claimed.payer, entry.nonce);
+    if (used && used.status !== "rejected") throw alreadyUsed(used);
+    return { kind: "new" };
+  }
+
+  /** Asks the facilitator; a valid payment comes back recorded in the ledger under its verified signer. */
+  async verify(attempt: PaymentAttempt): Promise<Verification> {
+    const result = await this.#facilitated(() =>
+      this.#server.verifyPayment(attempt.payload, attempt.requirements, attempt.extensions, attempt),
+    );
+    if (attempt.ledgerError) throw attempt.ledgerError;
+    if (result.invalidReason === "already_used") {
+      const used = await this.ledger.find(
+        attempt.entry.network,
+        attempt.entry.asset,
+        attempt.claimed.payer,
+        attempt.entry.nonce,
+      );
+      throw used ? alreadyUsed(used) : new HttpError(409, "This payment is already being processed.");
+    }
+    if (!result.isValid) return { ok: false, reason: result.invalidReason ?? "invalid payment" };
+    if (attempt.record && !attempt.payment) throw new Error("verified payment was not recorded");
+    return { ok: true };
+  }
+
+  /**
+   * Settles a verified payment for `sessionId` (what it bought). Throws when the outcome is unknown (the
+   * facilitator did not answer): the ledger then says `settling` and recovery asks the chain.
+   */
+  async settle(attempt: PaymentAttempt, sessionId: string): Promise<Settlement> {
+    attempt.sessionId = sessionId;
+    let response: SettleResponse;
+    try {
+      response = await this.#server.settlePayment(
+        attempt.payload,
+        attempt.requirements,
+        attempt.extensions,
+        attempt,
+      );
+    } catch (error) {
+      if (attempt.ledgerError) throw attempt.ledgerError;
+      const refused = error as { errorMessage?: string; errorReason?: string };
+      // Refused before any money moved (a hook's abort, the facilitator's refusal): the answer is known.
+      if (refused.errorReason) return { ok: false, reason: refused.errorMessage ?? refused.errorReason };
+      throw new HttpError(
+        503,
+        "The payment facilitator did not confirm the settlement. Nothing is lost: the purchase completes (or is refunded) once the chain answers; retry with the same payment identifier.",
+      );
+    }
+    if (!response.success)
+      return { ok: false, reason: response.errorMessage ?? response.errorReason ?? "settlement failed" };
+    return { ok: true, txHash: response.transaction, response };
+  }
+
+  /** A payment refused before verification succeeded: counted and logged, never written to the ledger. */
+  refused(reason: string, payer: string | undefined): void {
+    this.onRefusal(reason);
+    this.logger.info({ reason, claimedPayer: payer }, "payment refused");
+  }
+
+  /** A verified payment that will not be settled: the robot was busy, offline, or its service failed. */
+  async reject(payment: Payment, reason: string): Promise<void> {
+    await this.ledger.rejected(payment.id, reason);
+  }
+
+  async granted(payment: Payment, sessionId: string): Promise<void> {
+    await this.ledger.granted(payment.id, sessionId);
+  }
+
+  async refundDue(payment: Payment, reason: string): Promise<void> {
+    await this.ledger.refundDue(payment.id, reason);
+  }
+
+  #malformed(detail: string): HttpError {
+    this.refused("malformed", undefined);
+    return new HttpError(400, detail);
+  }
+
+  #extensions(offer: Offer): Record<string, unknown> {
+    // Clients may name each purchase, so a retry after a lost answer is not paid twice.
+    return { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(), ...offer.extensions };
+  }
+
+  /** Learns what the facilitator supports, once; a failure is retried on the next request. */
+  #initialize(): Promise<void> {
+    this.#ready ??= this.#server.initialize().catch((error) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #facilitated<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof FacilitatorResponseError || (error as Error).name?.startsWith("Facilitator")) {
+        throw new HttpError(
+          503,
+          `Payment facilitator unavailable: ${(error as Error).message}. Try again shortly.`,
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+/** The refusal of a payment that was already used: it is charged once, whatever is sent again. */
+export function alreadyUsed(payment: Payment): HttpError {
+  const tx = payment.txHash ? `, tx ${payment.txHash}` : "";
+  return new HttpError(
+    409,
+    `This payment authorization was already used (${payment.status}${tx}); a payment is charged once. Sign a new one to buy again.`,
+  );
+}
