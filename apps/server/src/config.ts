@@ -151,7 +151,10 @@ const EnvSchema = z.object({
   /** Signs access tokens; without it a secret is made once and kept in the database (shared by instances). */
   JWT_SECRET: optionalText.pipe(z.string().min(32, "expected at least 32 characters").optional()),
   JWT_TTL_MINUTES: int(60, 1, 60 * 24 * 30),
-  /** The first admin: created (or promoted) at start. `npm run admin -- create EMAIL` does the same by hand. */
+  /**
+   * The first admin, created at start while its email is free. An existing account is never promoted
+   * (anyone may have registered the email): `npm run admin -- create EMAIL` is the operator's way.
+   */
   ADMIN_EMAIL: optionalText.pipe(z.email("expected an email address").optional()),
   ADMIN_PASSWORD: optionalText.pipe(z.string().min(8, "expected at least 8 characters").optional()),
   /** A 402's payment session stays payable this long (the plan's 15 minutes). */

@@ -11,6 +11,7 @@ import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 
 import { createSiweMessage, parseSiweMessage } from "viem/siwe";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { adminUserRoutes } from "../src/admin/users.ts";
+import { AdminEmailTakenError, ensureAdmin } from "../src/auth/bootstrap.ts";
 import { type AuthEnv, authenticate, requireRole, signedIn } from "../src/auth/middleware.ts";
 import { SignInOrigins } from "../src/auth/origins.ts";
 import { hashPassword } from "../src/auth/passwords.ts";
@@ -783,12 +784,25 @@ function withHost(t: Harness, host: string, path: string, token: string, json: u
 }
 
 describe("first admin", () => {
-  it("ensureAdmin creates the admin, and promotes and re-passwords an existing account", async () => {
+  it("the bootstrap creates the admin once, then leaves it be; it never promotes someone else's account", async () => {
     const t = await start();
-    const created = await t.auth.ensureAdmin("Root@Example.com", "first password");
+    const created = await t.auth.bootstrapAdmin("Root@Example.com", "first password");
     expect(created).toMatchObject({ email: "root@example.com", role: "admin" });
+    // A restart with another ADMIN_PASSWORD changes nothing: the admin's password is its own.
+    expect(await t.auth.bootstrapAdmin("root@example.com", "second password")).toEqual(created);
+
+    const squatter = await t.account("taken@example.com");
+    await expect(t.auth.bootstrapAdmin("taken@example.com", "admin password")).rejects.toThrow(
+      new AdminEmailTakenError("taken@example.com"),
+    );
+    expect((await t.auth.account(squatter.id)).role).toBe("user");
+    expect((await t.request("/api/auth/me", { token: squatter.token })).status).toBe(200);
+  });
+
+  it("ensureAdmin (npm run admin -- create, an operator's act) promotes and re-passwords an account", async () => {
+    const t = await start();
     await t.account("later@example.com");
-    const promoted = await t.auth.ensureAdmin("later@example.com", "new password!");
+    const promoted = await ensureAdmin(t.auth.users, "later@example.com", "new password!");
     expect(promoted.role).toBe("admin");
     const login = await t.request("/api/auth/login", {
       method: "POST",

@@ -9,8 +9,39 @@ export class NoSuchAccountError extends Error {
 }
 
 /**
- * Makes `email` an admin who logs in with `password`: a new account, or an existing one promoted and
- * given this password (so whoever sets ADMIN_PASSWORD can always get in).
+ * ADMIN_EMAIL names an account the bootstrap did not make: anyone may register any email, so promoting
+ * it would hand the platform to whoever signed up under that address first.
+ */
+export class AdminEmailTakenError extends Error {
+  constructor(readonly email: string) {
+    super(
+      `ADMIN_EMAIL ${email} belongs to an existing account that is not an admin; it was not promoted and no admin was created. ` +
+        `If that account is yours, make it an admin with: npm run admin -- create ${email} (which also sets its password); otherwise choose another ADMIN_EMAIL.`,
+    );
+    this.name = "AdminEmailTakenError";
+  }
+}
+
+/**
+ * The first admin, at start (ADMIN_EMAIL/ADMIN_PASSWORD): created if the email is free, left as it is if
+ * it is already an admin (its password too: `npm run admin -- create` resets it). An account that is not
+ * an admin is never promoted: AdminEmailTakenError.
+ */
+export async function bootstrapAdmin(users: UserStore, email: string, password: string): Promise<User> {
+  const address = email.trim().toLowerCase();
+  const account =
+    (await users.byEmail(address)) ??
+    (await users.create({ email: address, passwordHash: await hashPassword(password), role: "admin" })) ??
+    // Taken between the look and the insert: by another instance's bootstrap, or by a sign-up.
+    (await users.byEmail(address));
+  // Nobody can make themselves an admin, so an admin here is this bootstrap's (or an operator's) work.
+  if (account?.role !== "admin") throw new AdminEmailTakenError(address);
+  return account;
+}
+
+/**
+ * An operator's explicit `npm run admin -- create`: makes `email` an admin who logs in with `password`,
+ * a new account or an existing one promoted and given this password.
  */
 export async function ensureAdmin(users: UserStore, email: string, password: string): Promise<User> {
   const address = email.trim().toLowerCase();

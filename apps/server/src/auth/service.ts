@@ -2,7 +2,7 @@ import type { Db } from "../db/client.ts";
 import type { Role } from "../db/schema.ts";
 import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
-import { ensureAdmin } from "./bootstrap.ts";
+import { bootstrapAdmin } from "./bootstrap.ts";
 import type { SignInOrigins } from "./origins.ts";
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
 import { jwtSecret } from "./secret.ts";
@@ -135,9 +135,9 @@ export class AuthService {
     );
   }
 
-  /** The first admin (ADMIN_EMAIL/ADMIN_PASSWORD): created, or promoted and given this password. */
-  ensureAdmin(email: string, password: string): Promise<User> {
-    return ensureAdmin(this.users, email, password);
+  /** The first admin (ADMIN_EMAIL/ADMIN_PASSWORD): created, never promoted from someone's account. */
+  bootstrapAdmin(email: string, password: string): Promise<User> {
+    return bootstrapAdmin(this.users, email, password);
   }
 
   /** The wallet linked to the account (lower case), or null: a transfer paying for its calls must come from it. */
