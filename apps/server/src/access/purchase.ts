@@ -96,13 +96,11 @@ export function paidPurchase(
           crash("settle");
           const granted = await access.activate(held, settled.txHash);
           if (!granted) {
-            await payments.refundDue(payment, "the robot's hold lapsed before the session opened");
             throw new HttpError(
               409,
               `Robot '${robot.id}' was released before your payment settled; a refund is due.`,
             );
           }
-          await payments.granted(payment, held.id);
           crash("session");
           return c.json(granted, 200);
         },

@@ -63,7 +63,6 @@ export function paidCall(
             payer: payment.payer,
             userId: who.userId,
           });
-          await payments.granted(payment, session.id);
           return c.json(body, 200);
         },
       };

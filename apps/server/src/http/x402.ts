@@ -13,7 +13,8 @@ export interface VerifiedPayment {
 
 /**
  * What a route hands back when it granted what was paid for: the payment is settled for `sessionId`,
- * then `deliver` answers; a settlement the chain refused calls `undo` (nothing moved) instead.
+ * then `deliver` answers (should it throw, what was paid for cannot be had: the payment is owed back);
+ * a settlement the chain refused calls `undo` (nothing moved) instead.
  */
 export interface Grant {
   readonly sessionId: string;
@@ -110,9 +111,18 @@ async function settleGranted(
   const settled = await payments.settle(attempt, grant.sessionId);
   if (!settled.ok) {
     await grant.undo(settled.reason);
+    // Refused before the ledger said `settling` (its own hook aborted): nothing moved, so it is rejected.
+    await payments.reject(payment, settled.reason);
     return refuse(settled.reason, `Payment refused at settlement: ${settled.reason}. You were not charged.`);
   }
-  const answer = await grant.deliver(settled);
+  let answer: Response;
+  try {
+    answer = await grant.deliver(settled);
+  } catch (error) {
+    await payments.refundDue(payment, (error as Error).message);
+    throw error;
+  }
+  await payments.granted(payment, grant.sessionId);
   const proof = encodePaymentResponseHeader(settled.response);
   // v1 clients (the upstream React app among them) read the answer under its v1 name.
   answer.headers.set("PAYMENT-RESPONSE", proof);

@@ -1,7 +1,12 @@
+import type { x402ResourceServer } from "@x402/core/server";
+import { SettleError } from "@x402/core/types";
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { type PaymentRow, type PaymentStatus, payments } from "../db/schema.ts";
+import { mechanismOf } from "./mechanisms/index.ts";
 import { SpentTransactions } from "./spent.ts";
+import type { PaymentAttempt } from "./x402.ts";
 
 export type Payment = PaymentRow;
 export type NewPayment = Pick<
@@ -59,6 +64,68 @@ export class PaymentLedger {
     return row;
   }
 
+  /**
+   * Writes the ledger from x402's own lifecycle hooks: the one place a payment's row changes on its way
+   * through verify and settle. Each hook reads and writes the attempt it is given as transport context.
+   * x402 logs and ignores a hook that throws, so a write that fails aborts instead: no money moves that
+   * the ledger did not write down first.
+   */
+  recordFrom(server: x402ResourceServer, logger: Logger): void {
+    server.onAfterVerify(async ({ result, transportContext }) => {
+      const attempt = transportContext as PaymentAttempt;
+      if (!result.isValid || !attempt.record) return;
+      const mechanism = mechanismOf(attempt.requirements.network);
+      // The payer is the signer the facilitator verified; the header's own claim only looked things up.
+      const payer = result.payer ? mechanism?.canonical(result.payer) : undefined;
+      if (payer !== attempt.claimed.payer)
+        return abort("payer_mismatch", `the payment's signer is not the payer it names (${payer ?? "none"})`);
+      try {
+        attempt.payment = await this.open({ ...attempt.entry, payer });
+      } catch (error) {
+        attempt.ledgerError = error;
+        return abort("ledger_unavailable", "the payments ledger could not be written; nothing was charged");
+      }
+      if (!attempt.payment) return abort("already_used", "this payment authorization was already used");
+    });
+
+    server.onBeforeSettle(async ({ transportContext }) => {
+      const attempt = transportContext as PaymentAttempt;
+      const { payment, sessionId } = attempt;
+      if (!payment || !sessionId)
+        return abort("not_recorded", "the payment was not recorded before settlement");
+      try {
+        if (await this.settling(payment.id, sessionId)) return;
+      } catch (error) {
+        attempt.ledgerError = error;
+        return abort("ledger_unavailable", "the payments ledger could not be written; nothing was charged");
+      }
+      return abort("not_settleable", "this payment was already decided (recovered after a restart)");
+    });
+
+    server.onAfterSettle(async ({ result, transportContext }) => {
+      const { payment } = transportContext as PaymentAttempt;
+      if (!payment) return;
+      // Not written: the row stays `settling`, and recovery asks the chain, which has the answer.
+      await this.settled(payment, result.transaction).catch((err) => {
+        logger.error(
+          { err, payment: payment.id, tx: result.transaction },
+          "settlement not recorded; recovery will",
+        );
+      });
+    });
+
+    server.onSettleFailure(async ({ error, transportContext }) => {
+      const { payment } = transportContext as PaymentAttempt;
+      // Only the facilitator's answer that it sent nothing says nothing moved; anything else (a timeout, a
+      // transaction sent that failed to confirm) leaves the row `settling` for recovery to ask the chain.
+      if (!payment || !(error instanceof SettleError) || error.transaction) return;
+      const reason = error.errorMessage ?? error.errorReason ?? error.message;
+      await this.failed(payment.id, reason).catch((err) => {
+        logger.error({ err, payment: payment.id }, "failed settlement not recorded; recovery will");
+      });
+    });
+  }
+
   find(network: string, asset: string, payer: string, nonce: string): Promise<Payment | undefined> {
     return this.db
       .select()
@@ -99,7 +166,8 @@ export class PaymentLedger {
       const db = tx as unknown as Db;
       const moved = await this.#move(payment.id, ["settling"], { status: "settled", txHash }, db);
       // A transaction the chain cannot name (no log of it) claims nothing.
-      if (moved && txHash) await this.#spent.claim(payment.network, txHash, { kind: "payment", id: payment.id }, db);
+      if (moved && txHash)
+        await this.#spent.claim(payment.network, txHash, { kind: "payment", id: payment.id }, db);
       return moved;
     });
   }
@@ -164,3 +232,5 @@ export class PaymentLedger {
     return rows.length > 0;
   }
 }
+
+const abort = (reason: string, message: string) => ({ abort: true as const, reason, message });

@@ -1,12 +1,13 @@
 import { decodePaymentSignatureHeader } from "@x402/core/http";
 import { parsePaymentPayload } from "@x402/core/schemas";
 import { FacilitatorResponseError, HTTPFacilitatorClient, x402ResourceServer } from "@x402/core/server";
-import type {
-  PaymentPayload,
-  PaymentRequired,
-  PaymentRequirements,
-  Price,
-  SettleResponse,
+import {
+  type PaymentPayload,
+  type PaymentRequired,
+  type PaymentRequirements,
+  type Price,
+  SettleError,
+  type SettleResponse,
 } from "@x402/core/types";
 import {
   declarePaymentIdentifierExtension,
@@ -16,7 +17,6 @@ import {
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
 import type { NewPayment, Payment, PaymentLedger } from "./ledger.ts";
-import { recordInLedger } from "./ledger-hooks.ts";
 import { type Authorization, MECHANISMS, mechanismOf } from "./mechanisms/index.ts";
 import { type Payees, type PaymentNetwork, payeeOn, priceIn } from "./networks.ts";
 
@@ -106,7 +106,7 @@ export class X402Payments {
     );
     for (const network of networks)
       this.#server.register(network.id, MECHANISMS[network.family].serverScheme());
-    recordInLedger(this.#server, ledger, logger);
+    ledger.recordFrom(this.#server, logger);
   }
 
   /** The accepted network x402 calls `id`, if any. */
@@ -271,16 +271,14 @@ export class X402Payments {
       );
     } catch (error) {
       if (attempt.ledgerError) throw attempt.ledgerError;
-      const refused = error as { errorMessage?: string; errorReason?: string };
-      // Refused before any money moved (a hook's abort, the facilitator's refusal): the answer is known.
-      if (refused.errorReason) return { ok: false, reason: refused.errorMessage ?? refused.errorReason };
-      throw new HttpError(
-        503,
-        "The payment facilitator did not confirm the settlement. Nothing is lost: the purchase completes (or is refunded) once the chain answers; retry with the same payment identifier.",
-      );
+      if (!(error instanceof SettleError)) throw settlementUnknown();
+      response = { ...error, success: false };
     }
-    if (!response.success)
+    if (!response.success) {
+      // Refused with no transaction sent (a hook's abort, the facilitator's refusal): nothing moved.
+      if (response.transaction) throw settlementUnknown();
       return { ok: false, reason: response.errorMessage ?? response.errorReason ?? "settlement failed" };
+    }
     return { ok: true, txHash: response.transaction, response };
   }
 
@@ -335,6 +333,14 @@ export class X402Payments {
       throw error;
     }
   }
+}
+
+/** The facilitator did not say whether the money moved: the chain will, and recovery asks it. */
+function settlementUnknown(): HttpError {
+  return new HttpError(
+    503,
+    "The payment facilitator did not confirm the settlement. Nothing is lost: the purchase completes (or is refunded) once the chain answers; retry with the same payment identifier.",
+  );
 }
 
 /** The refusal of a payment that was already used: it is charged once, whatever is sent again. */
