@@ -7,3 +7,11 @@ export {
   signIn,
   solanaSigner,
 } from "./payer.ts";
+export {
+  type PayTransferOptions,
+  type PlanPayment,
+  payTransfer,
+  planAmount,
+  planTransferData,
+  sessionSuffix,
+} from "./transfer.ts";

@@ -206,8 +206,73 @@ export const VerifyPaymentRequest = z.object({
 
 export const VerifyPaymentResponse = z.union([
   z.object({ verified: z.literal(true), session_id: z.uuid(), tx_signature: z.string() }),
-  z.object({ verified: z.literal(false), error: z.string() }),
+  z.object({
+    verified: z.literal(false),
+    error: z.string(),
+    /** Which check failed: `unproven_payer`, `amount_too_low`, `too_old`, `reused`, `wrong_memo`, `expired`… */
+    code: z.string().optional(),
+  }),
 ]);
+
+/**
+ * The calldata suffix that binds a plan-flow EVM transfer to its payment session: the 16 bytes of the
+ * session id (a UUID), appended right after the ERC-20 `transfer(recipient, amount)` arguments (viem:
+ * `writeContract({ …, dataSuffix: sessionSuffix(session_id) })`). Solana's transfer carries the id as a memo.
+ */
+export function sessionSuffix(sessionId: string): `0x${string}` {
+  const hex = sessionId.trim().toLowerCase().replaceAll("-", "");
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`"${sessionId}" is not a payment session id (a UUID)`);
+  return `0x${hex}`;
+}
+
+/**
+ * Money that reached a robot's wallet but paid nothing: a transfer checked on chain by
+ * /api/payments/verify and refused (its payer unproven, too little, too early, for an expired session…).
+ * Kept once per transaction, for the robot's owner (or an admin) to send back.
+ */
+export const UnmatchedTransferResponse = z.object({
+  id: z.uuid(),
+  /** CAIP-2 id of the chain, e.g. eip155:8453. */
+  network: z.string(),
+  tx_hash: z.string(),
+  /** The token contract (mint on Solana). */
+  asset: z.string(),
+  /** Who the tokens came from: the address to refund. */
+  sender: z.string(),
+  /** The robot's wallet that received them. */
+  recipient: z.string(),
+  /** In the asset's base units (USDC: 6 decimals, "50000" = 0.05), as a decimal string. */
+  amount: z.string(),
+  /** Why it paid nothing: the refusal's code and sentence. */
+  code: z.string(),
+  reason: z.string(),
+  payment_session_id: z.uuid().nullable(),
+  robot_id: z.uuid().nullable(),
+  created_at: z.iso.datetime(),
+  refunded_at: z.iso.datetime().nullable(),
+  refund_tx: z.string().nullable(),
+});
+export type UnmatchedTransferResponse = z.infer<typeof UnmatchedTransferResponse>;
+
+export const UnmatchedTransferQuery = z.object({
+  robot_id: z.uuid().optional(),
+  /** `false`: only those still owed; `true`: only those sent back. Default: both. */
+  refunded: z.enum(["true", "false"]).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const UnmatchedTransferListResponse = z.object({
+  unmatched_transfers: z.array(UnmatchedTransferResponse),
+});
+
+export const RefundRequest = z.object({
+  refund_tx: z
+    .string()
+    .trim()
+    .min(1, "must be the transaction that sent the money back")
+    .max(255, "must be at most 255 characters"),
+});
 
 export const PaymentSessionResponse = z.object({
   id: z.uuid(),
