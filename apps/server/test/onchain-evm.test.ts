@@ -1,5 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { type Devchain, startDevchain, testUsdcAbi } from "@robo402/devchain";
+import { sessionSuffix } from "@robo402/protocol";
 import {
+  concat,
   createPublicClient,
   createTestClient,
   createWalletClient,
@@ -17,7 +20,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evmTransferVerifier } from "../src/payments/onchain/evm.ts";
+import { BLOCK_CLOCK_SKEW_MS, evmTransferVerifier } from "../src/payments/onchain/evm.ts";
 import type { TransferClaim, TransferVerifier } from "../src/payments/onchain/types.ts";
 
 // Real chain: anvil with the test USDC and a second token; nothing is mocked.
@@ -54,21 +57,41 @@ const wallet = (i: number) =>
     pollingInterval: 50,
   }).extend(publicActions);
 
-/** Sends `amount` of `token` from account `from` to `to`, without waiting for it to be mined. */
-const send = (from: number, to: `0x${string}`, amount: bigint, token = chain.token.address) =>
+// The payment session every claim below is for, unless it names another: its id is the calldata suffix.
+const SESSION = randomUUID();
+
+/**
+ * Sends `amount` of `token` from account `from` to `to`, without waiting for it to be mined, with
+ * `suffix` appended to the calldata (by default this session's id, as the SDK sends it; null: none).
+ */
+const send = (
+  from: number,
+  to: `0x${string}`,
+  amount: bigint,
+  { token = chain.token.address, suffix = sessionSuffix(SESSION) as `0x${string}` | null } = {},
+) =>
   wallet(from).writeContract({
     address: token,
     abi: testUsdcAbi,
     functionName: "transfer",
     args: [to, amount],
+    dataSuffix: suffix ?? undefined,
   });
 
 /** Sends and waits until mined. */
-async function transfer(from: number, to: `0x${string}`, amount: bigint, token = chain.token.address) {
-  const hash = await send(from, to, amount, token);
+async function transfer(
+  from: number,
+  to: `0x${string}`,
+  amount: bigint,
+  options: Parameters<typeof send>[3] = {},
+) {
+  const hash = await send(from, to, amount, options);
   await reader.waitForTransactionReceipt({ hash, pollingInterval: 50 });
   return hash;
 }
+/** A transfer carrying nothing that says whose it is. */
+const plain = (from: number, to: `0x${string}`, amount: bigint) =>
+  transfer(from, to, amount, { suffix: null });
 
 /** When the chain's latest block was made: a payment session opened "now" by the chain's clock. */
 const chainNow = async () => new Date(Number((await reader.getBlock()).timestamp) * 1000);
@@ -79,11 +102,12 @@ const claim = async (txHash: string, overrides: Partial<TransferClaim> = {}): Pr
   recipient: payee(),
   minAmount: PRICE,
   notBefore: await chainNow(),
+  sessionId: SESSION,
   ...overrides,
 });
 
 describe("EVM transfer verification on the local chain", () => {
-  it("accepts a transfer of the asset to the recipient and names the payer, amount and block", async () => {
+  it("accepts a transfer of the asset to the recipient carrying the session id, and names the payer, amount and block", async () => {
     const notBefore = await chainNow();
     const hash = await transfer(1, payee(), PRICE);
     const receipt = await reader.getTransactionReceipt({ hash });
@@ -98,6 +122,7 @@ describe("EVM transfer verification on the local chain", () => {
       amount: PRICE,
       blockNumber: receipt.blockNumber,
       txHash: hash.toLowerCase(),
+      proof: "suffix",
     });
   });
 
@@ -130,8 +155,15 @@ describe("EVM transfer verification on the local chain", () => {
     });
     await reader.waitForTransactionReceipt({ hash });
 
-    const check = await verifier.verify(await claim(hash, { payer: account(1).address }));
-    expect(check).toMatchObject({ ok: true, payer: account(1).address.toLowerCase(), amount: PRICE });
+    // Relayed through a contract, the transfer carries no suffix: the wallet linked to the account proves it.
+    const check = await verifier.verify(await claim(hash, { linkedWallet: account(1).address }));
+    expect(check).toMatchObject({
+      ok: true,
+      payer: account(1).address.toLowerCase(),
+      amount: PRICE,
+      proof: "linked_wallet",
+    });
+    expect(await verifier.verify(await claim(hash))).toMatchObject({ ok: false, code: "unproven_payer" });
   });
 
   it.each(["0x1234", "not a hash", `0x${"g".repeat(64)}`, `${"a".repeat(64)}`])(
@@ -175,7 +207,7 @@ describe("EVM transfer verification on the local chain", () => {
   });
 
   it("refuses another token sent to the recipient as wrong_asset", async () => {
-    const hash = await transfer(1, payee(), PRICE, otherToken);
+    const hash = await transfer(1, payee(), PRICE, { token: otherToken });
     const check = await verifier.verify(await claim(hash));
     expect(check).toEqual({
       ok: false,
@@ -208,43 +240,89 @@ describe("EVM transfer verification on the local chain", () => {
     });
   });
 
-  it("refuses less than the price as amount_too_low, in token units", async () => {
+  it("refuses less than the price as amount_too_low, in token units, naming who sent how much", async () => {
     const hash = await transfer(1, payee(), 50_000n);
     const check = await verifier.verify(await claim(hash));
     expect(check).toEqual({
       ok: false,
       code: "amount_too_low",
       reason: `Transaction ${hash} pays 0.05 to ${payee()}, but 0.1 is due.`,
+      received: { sender: account(1).address.toLowerCase(), amount: 50_000n, txHash: hash },
     });
   });
 
-  it("refuses a transfer mined more than a minute before the session began as too_old", async () => {
-    const hash = await transfer(1, payee(), PRICE);
-    const receipt = await reader.getTransactionReceipt({ hash });
-    const minedAt = Number((await reader.getBlock({ blockNumber: receipt.blockNumber })).timestamp) * 1000;
-
-    const late = new Date(minedAt + 61_000);
-    expect(await verifier.verify(await claim(hash, { notBefore: late }))).toEqual({
+  it("refuses a transfer that shows neither the session id nor the linked wallet as unproven_payer", async () => {
+    // Before: a transfer without proof credited its largest sender, so anyone could name anyone's transfer.
+    const hash = await plain(1, payee(), PRICE);
+    const unproven = await verifier.verify(await claim(hash));
+    expect(unproven).toMatchObject({
       ok: false,
-      code: "too_old",
-      reason: `Transaction ${hash} was mined at ${new Date(minedAt).toISOString()}, before this payment session began (${late.toISOString()}); it cannot pay for it.`,
+      code: "unproven_payer",
+      received: { sender: account(1).address.toLowerCase(), amount: PRICE, txHash: hash },
     });
-    // Within the minute allowed for the block producer's clock, it still pays.
-    const skewed = new Date(minedAt + 59_000);
-    expect(await verifier.verify(await claim(hash, { notBefore: skewed }))).toMatchObject({ ok: true });
-  });
-
-  it("refuses a transfer from another wallet than the linked one as wrong_payer", async () => {
-    const hash = await transfer(1, payee(), PRICE);
+    expect(unproven.ok || unproven.reason).toMatch(
+      new RegExp(
+        `^Transaction ${hash} does not show that it pays session ${SESSION}: its transfer call does not carry the session id as a calldata suffix, and the session's account has no linked wallet it could come from\\. Send the transfer with the session id's 16 bytes appended after transfer's arguments \\(calldata suffix ${sessionSuffix(SESSION)}`,
+      ),
+    );
+    // A wallet linked to the account proves only its own transfers.
     const linked = account(2).address;
-    expect(await verifier.verify(await claim(hash, { payer: linked }))).toEqual({
+    expect(await verifier.verify(await claim(hash, { linkedWallet: linked }))).toMatchObject({
       ok: false,
-      code: "wrong_payer",
-      reason: `Transaction ${hash} pays from ${account(1).address.toLowerCase()}, not from your linked wallet ${linked}.`,
+      code: "unproven_payer",
+      reason: expect.stringContaining(`it does not come from ${linked.toLowerCase()}, the wallet linked`),
     });
     // The linked wallet is compared without regard to case.
     const sameWallet = account(1).address.toUpperCase().replace("0X", "0x");
-    expect(await verifier.verify(await claim(hash, { payer: sameWallet }))).toMatchObject({ ok: true });
+    expect(await verifier.verify(await claim(hash, { linkedWallet: sameWallet }))).toMatchObject({
+      ok: true,
+      proof: "linked_wallet",
+    });
+  });
+
+  it("a suffix pays only the session it names, and only right after transfer's arguments", async () => {
+    const other = randomUUID();
+    const forOther = await transfer(1, payee(), PRICE, { suffix: sessionSuffix(other) });
+    expect(await verifier.verify(await claim(forOther))).toMatchObject({ ok: false, code: "unproven_payer" });
+    expect(await verifier.verify(await claim(forOther, { sessionId: other }))).toMatchObject({
+      ok: true,
+      proof: "suffix",
+    });
+
+    // A wallet's own attribution bytes after the session id are ignored; the id anywhere else is not read.
+    const attributed = await transfer(1, payee(), PRICE, {
+      suffix: concat([sessionSuffix(SESSION), "0x1234567890"]),
+    });
+    expect(await verifier.verify(await claim(attributed))).toMatchObject({ ok: true, proof: "suffix" });
+    const late = await transfer(1, payee(), PRICE, { suffix: concat(["0xff", sessionSuffix(SESSION)]) });
+    expect(await verifier.verify(await claim(late))).toMatchObject({ ok: false, code: "unproven_payer" });
+  });
+
+  it("a transfer proven by the linked wallet and mined before the session began is too_old; a suffixed one is never", async () => {
+    const hash = await plain(1, payee(), PRICE);
+    const receipt = await reader.getTransactionReceipt({ hash });
+    const minedAt = Number((await reader.getBlock({ blockNumber: receipt.blockNumber })).timestamp) * 1000;
+    const linkedWallet = account(1).address;
+
+    const late = new Date(minedAt + BLOCK_CLOCK_SKEW_MS + 1000);
+    expect(await verifier.verify(await claim(hash, { notBefore: late, linkedWallet }))).toEqual({
+      ok: false,
+      code: "too_old",
+      reason: `Transaction ${hash} was mined at ${new Date(minedAt).toISOString()}, before this payment session began (${late.toISOString()}); it cannot pay for it.`,
+      received: { sender: linkedWallet.toLowerCase(), amount: PRICE, txHash: hash },
+    });
+    // Within the block clock's margin, it still pays.
+    const skewed = new Date(minedAt + BLOCK_CLOCK_SKEW_MS - 1000);
+    expect(await verifier.verify(await claim(hash, { notBefore: skewed, linkedWallet }))).toMatchObject({
+      ok: true,
+    });
+    // The session id did not exist before the session: a transfer carrying it is not timed.
+    const suffixed = await transfer(1, payee(), PRICE);
+    const later = new Date(Date.now() + 3_600_000);
+    expect(await verifier.verify(await claim(suffixed, { notBefore: later }))).toMatchObject({
+      ok: true,
+      proof: "suffix",
+    });
   });
 
   it("calls a pending transaction unconfirmed, and accepts it once mined", async () => {

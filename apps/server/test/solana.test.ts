@@ -322,11 +322,11 @@ describe("the plan's flow on Solana: transfer with the session id as memo, verif
     });
     expect((await execute(NUMBERS, { "x-session-id": session.session_id })).status).toBe(409);
 
-    // The same signature offered for another session names the first in its memo: refused.
+    // The same signature offered for another session already paid the first: refused before the chain is asked.
     const next = await solanaSession();
     const again = await verify(next.session_id, tx);
     expect(again.status).toBe(400);
-    expect(await again.json()).toMatchObject({ verified: false, code: "wrong_memo" });
+    expect(await again.json()).toMatchObject({ verified: false, code: "reused" });
     expect((await execute(NUMBERS, { "x-session-id": next.session_id })).status).toBe(402);
   });
 
