@@ -210,6 +210,11 @@ export class PaymentLedger {
       .returning();
   }
 
+  /** Gives a claimed row back, so the next run (on any instance) may work it again. */
+  async unclaim(id: string): Promise<void> {
+    await this.db.update(payments).set({ recoveryClaimedUntil: null }).where(eq(payments.id, id));
+  }
+
   /** How many payments are in each status. */
   countByStatus(): Promise<Array<{ status: string; count: number }>> {
     return this.db

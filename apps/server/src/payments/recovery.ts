@@ -46,6 +46,11 @@ export class PaymentRecovery {
         await this.#recover(payment, deliver, drop);
       } catch (err) {
         this.logger.error({ err, payment: payment.id }, "payment recovery failed for this row; will retry");
+      } finally {
+        // Not given back, the claim lapses by itself after `claimMs`.
+        await this.ledger
+          .unclaim(payment.id)
+          .catch((err) => this.logger.warn({ err, payment: payment.id }, "recovery claim not released"));
       }
     }
   }
