@@ -1,4 +1,5 @@
-import { type Devchain, startDevchain, testUsdcAbi } from "@robo402/devchain";
+import { type PlanPayment, payTransfer } from "@robo402/client";
+import { type Devchain, startDevchain } from "@robo402/devchain";
 import { type ServiceRobot, startServiceRobot } from "@robo402/robot-sim";
 import { createWalletClient, http, publicActions } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -108,10 +109,8 @@ describe.runIf(shared)("two instances on one PostgreSQL and Redis", () => {
       input: { values: [3] },
     });
     expect(unpaid.status).toBe(402);
-    const { session_id: sessionId, recipient } = (await unpaid.json()) as {
-      session_id: string;
-      recipient: `0x${string}`;
-    };
+    const session = (await unpaid.json()) as PlanPayment;
+    const sessionId = session.session_id;
     const socket = new WebSocket(`${b.url.replace("http", "ws")}/ws/session/${sessionId}`);
     const messages: string[] = [];
     socket.on("message", (data) => messages.push(String(data)));
@@ -125,12 +124,8 @@ describe.runIf(shared)("two instances on one PostgreSQL and Redis", () => {
       chain: foundry,
       transport: http(chain.rpcUrl),
     }).extend(publicActions);
-    const tx = await wallet.writeContract({
-      address: chain.token.address,
-      abi: testUsdcAbi,
-      functionName: "transfer",
-      args: [recipient, 50_000n],
-    });
+    // An anonymous caller's transfer proves its session by carrying its id (the SDK's calldata suffix).
+    const tx = await payTransfer(wallet, session);
     await wallet.waitForTransactionReceipt({ hash: tx });
     const verified = await post(a, "/api/payments/verify", { session_id: sessionId, tx_signature: tx });
     expect(await verified.json()).toMatchObject({ verified: true });
