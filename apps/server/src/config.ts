@@ -163,6 +163,15 @@ const EnvSchema = z.object({
   EXECUTE_MAX_RESPONSE_BYTES: int(1_048_576, 1024, 50 * 1_048_576),
   /** Calls to /api/execute/* per minute, per account (or per IP without one). */
   EXECUTE_RATE_LIMIT: int(10, 1, 100_000),
+  // What costs the server an argon2 hash or chain calls is limited per minute, shared by every instance.
+  /** Logins per minute from one client address, and (counted apart) for one email from anywhere. */
+  LOGIN_RATE_LIMIT: int(10, 1, 1_000_000),
+  /** Sign-ups per minute from one client address. */
+  REGISTER_RATE_LIMIT: int(20, 1, 1_000_000),
+  /** POST /api/v1/access/purchase per minute from one client address (an unpaid 402 and its paid retry: 2). */
+  PURCHASE_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** POST /api/payments/verify per minute from one client address, and (counted apart) per account. */
+  VERIFY_RATE_LIMIT: int(60, 1, 1_000_000),
   /** Blocks a transfer needs, its own included, before /api/payments/verify accepts it (1: mined is enough). */
   VERIFY_CONFIRMATIONS: int(1, 1, 1000),
   /**

@@ -10,8 +10,11 @@ export interface RateLimitOptions {
   readonly windowMs: number;
   /** What is limited, as the caller should read it in the refusal: "/api/execute". */
   readonly scope: string;
-  /** Who is calling: an account id, else the client's address. */
-  readonly key: (c: Context) => string;
+  /**
+   * Who is calling: an account id, else the client's address (or what is being tried: an email). Undefined
+   * when this limit does not apply to the request, e.g. a per-account limit on an anonymous call.
+   */
+  readonly key: (c: Context) => string | undefined | Promise<string | undefined>;
 }
 
 /**
@@ -22,10 +25,9 @@ export interface RateLimitOptions {
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
   const per = describeWindow(options.windowMs);
   return async (c, next) => {
-    const { count, resetMs } = await options.kv.hit(
-      `ratelimit:${options.scope}:${options.key(c)}`,
-      options.windowMs,
-    );
+    const key = await options.key(c);
+    if (key === undefined) return next();
+    const { count, resetMs } = await options.kv.hit(`ratelimit:${options.scope}:${key}`, options.windowMs);
     const resetSeconds = Math.max(1, Math.ceil(resetMs / 1000));
     const headers = {
       "RateLimit-Limit": String(options.limit),
