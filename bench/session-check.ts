@@ -15,7 +15,8 @@ import { AccessService, hashToken } from "../apps/server/src/access/service.ts";
 import { type AccessSession, AccessStore } from "../apps/server/src/access/store.ts";
 import { walletKey } from "../apps/server/src/access/wallet.ts";
 import { createPlatform } from "../apps/server/src/app.ts";
-import { loadConfig } from "../apps/server/src/config.ts";
+import { SignInOrigins } from "../apps/server/src/auth/origins.ts";
+import { loadConfig, signInOrigins } from "../apps/server/src/config.ts";
 import { MemoryKv } from "../apps/server/src/kv/memory.ts";
 
 /** A cache that never holds anything: every lookup falls through to the store, as without a cache. */
@@ -91,7 +92,9 @@ export async function measureSessionChecks(options: {
     );
     const kv = new MemoryKv();
     const paid = (access: AccessService) =>
-      checker(paidAuth(access, { kv }), { authorization: `Bearer ${token}` });
+      checker(paidAuth(access, { kv, origins: new SignInOrigins(signInOrigins(config)) }), {
+        authorization: `Bearer ${token}`,
+      });
     const free = (access: AccessService) => checker(walletHeaderAuth(access), { "x-wallet-address": WALLET });
     return {
       paid: await race(paid(platform.access), paid(uncached), options),
