@@ -77,6 +77,10 @@ const SCALE_ROBOTS = [1, 100, 1000];
 const SCALE_SESSIONS = [10, 100, 500];
 const SCALE_SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 2000);
 const RESULTS = new URL("./RESULTS.md", import.meta.url);
+/** BENCH_ONLY=purchase runs the paid purchase rows alone (a quick look at the money path); default all. */
+const ONLY_PURCHASES = process.env.BENCH_ONLY === "purchase";
+const UNPAID_TARGET = 1.5;
+const P99_TARGET = 1.5;
 
 interface DevchainInfo {
   rpcUrl: string;
@@ -289,6 +293,44 @@ async function purchaseRow(cleanup: Cleanup, sims: SimProcess[], chain: Devchain
   };
 }
 
+type PurchaseRow = Awaited<ReturnType<typeof purchaseRow>>;
+
+/** The paid purchase rows, their ratios against the targets, and where the time goes (the parts). */
+function purchaseTables(
+  say: (line?: string) => void,
+  purchases: PurchaseRow,
+  solanaPurchases: PurchaseRow,
+  motor?: string,
+): void {
+  say(
+    `paid purchases — ${PURCHASES} sequential per side after ${PURCHASE_WARMUP} to warm up (in turns of ${PURCHASE_BLOCK}), ${PARALLEL > 0 ? `then ${PURCHASES} with ${PARALLEL} payers at once for purchases/s` : "purchases/s sequential (1000 / mean ms)"}; ${purchases.purchases} settled on the EVM chain and ${solanaPurchases.purchases} on Solana, payee balances checked`,
+  );
+  say();
+  say(
+    "| row | platform p50 / p99 ms | platform req/s | baseline p50 / p99 ms | baseline req/s | p50 ratio | added p50 | req/s ratio |",
+  );
+  say("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  if (motor) say(`| ${motor} |`);
+  say(`| ${purchases.line} |`);
+  say(`| ${solanaPurchases.line} |`);
+  say();
+  const judged = (ratio: number, target: number) =>
+    `${ratio.toFixed(2)}× (target ≤ ${target.toFixed(2)}×: ${ratio <= target ? "within" : "over"})`;
+  for (const paid of [purchases, solanaPurchases]) {
+    say(
+      `${paid.name}: p50 ${judged(paid.subject.p50 / paid.baseline.p50, PURCHASE_TARGET)} the bare middleware, ` +
+        `p99 ${judged(paid.subject.p99 / paid.baseline.p99, P99_TARGET)}, ` +
+        `unpaid 402 p50 ${judged(paid.subjectLegs.unpaid / paid.baselineLegs.unpaid, UNPAID_TARGET)}, ` +
+        `purchases/s ${(paid.subject.rps / paid.baseline.rps).toFixed(2)}× (req/s columns are purchases/s on this row)`,
+    );
+    const legs = (name: keyof Legs) => `${ms(paid.subjectLegs[name])} / ${ms(paid.baselineLegs[name])}`;
+    say(
+      `${paid.name}, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
+        `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
+    );
+  }
+}
+
 function raise(message: string): never {
   throw new Error(message);
 }
@@ -296,17 +338,30 @@ function raise(message: string): never {
 async function main(cleanup: Cleanup): Promise<void> {
   const started = performance.now();
   // In this process, before any child runs: it measures the platform's classes, not a server.
-  const sessionChecks = await measureSessionChecks({ rounds: SESSION_ROUNDS, roundMs: SESSION_ROUND_MS });
+  const sessionChecks = ONLY_PURCHASES
+    ? undefined
+    : await measureSessionChecks({ rounds: SESSION_ROUNDS, roundMs: SESSION_ROUND_MS });
   const sims = await Promise.all(["bench-tumbller", "bench-tumbller-2"].map(startSimProcess));
   for (const sim of sims) cleanup.add("a robot-sim", () => stopChild(sim.child));
 
-  const motor = await motorRow(cleanup, sims[0] as SimProcess, "bench-tumbller");
+  const motor = ONLY_PURCHASES ? undefined : await motorRow(cleanup, sims[0] as SimProcess, "bench-tumbller");
   const devchainChild = spawnTs(new URL("./devchain-child.ts", import.meta.url));
   cleanup.add("the devchain", () => stopChild(devchainChild));
   const chain = await readyMessage<DevchainInfo>(devchainChild, "the devchain");
   const purchases = await purchaseRow(cleanup, sims, chain, evmSide(chain));
   const solanaPurchases = await purchaseRow(cleanup, sims, chain, solanaSide(chain));
   await stopChild(devchainChild);
+  const lines: string[] = [];
+  const say = (line = "") => {
+    console.log(line);
+    lines.push(line);
+  };
+  if (ONLY_PURCHASES) {
+    purchaseTables(say, purchases, solanaPurchases);
+    say(`bench (BENCH_ONLY=purchase) took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
+    return;
+  }
   const camera = await measureCameraFanout(cleanup, {
     viewers: CAMERA_VIEWERS,
     seconds: CAMERA_SECONDS,
@@ -323,44 +378,16 @@ async function main(cleanup: Cleanup): Promise<void> {
     samples: SCALE_SAMPLES,
   });
 
-  const lines: string[] = [];
-  const say = (line = "") => {
-    console.log(line);
-    lines.push(line);
-  };
   say(
     `robo402 bench — ${SAMPLES} sequential samples for latency, ${CONNECTIONS} connections × ${SECONDS} s for req/s`,
   );
-  say(
-    `paid purchases — ${PURCHASES} sequential per side after ${PURCHASE_WARMUP} to warm up (in turns of ${PURCHASE_BLOCK}), ${PARALLEL > 0 ? `then ${PURCHASES} with ${PARALLEL} payers at once for purchases/s` : "purchases/s sequential (1000 / mean ms)"}; ${purchases.purchases} settled on the EVM chain and ${solanaPurchases.purchases} on Solana, payee balances checked`,
-  );
-  say();
-  say(
-    "| row | platform p50 / p99 ms | platform req/s | baseline p50 / p99 ms | baseline req/s | p50 ratio | added p50 | req/s ratio |",
-  );
-  say("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  say(`| ${motor} |`);
-  say(`| ${purchases.line} |`);
-  say(`| ${solanaPurchases.line} |`);
-  say();
-  for (const paid of [purchases, solanaPurchases]) {
-    const ratio = paid.subject.p50 / paid.baseline.p50;
-    say(
-      `${paid.name}: p50 ${ratio.toFixed(2)}× the bare middleware (target ≤ ${PURCHASE_TARGET.toFixed(2)}×: ${ratio <= PURCHASE_TARGET ? "within" : "over"}), ` +
-        `p99 ${(paid.subject.p99 / paid.baseline.p99).toFixed(2)}×, purchases/s ${(paid.subject.rps / paid.baseline.rps).toFixed(2)}× (req/s columns are purchases/s on this row)`,
-    );
-    const legs = (name: keyof Legs) => `${ms(paid.subjectLegs[name])} / ${ms(paid.baselineLegs[name])}`;
-    say(
-      `${paid.name}, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
-        `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
-    );
-  }
+  purchaseTables(say, purchases, solanaPurchases, motor);
   say();
   say(
     `session check — ${SESSION_ROUNDS} turns of ${SESSION_ROUND_MS} ms per side, one call at a time, PGlite, in-process session cache`,
   );
   say();
-  for (const line of sessionCheckTable(sessionChecks)) say(line);
+  for (const line of sessionCheckTable(sessionChecks ?? raise("no session checks"))) say(line);
   say();
   for (const line of cameraTable(camera)) say(line);
   say();

@@ -8,37 +8,47 @@ import type { Logger } from "pino";
 import { Agent } from "undici";
 import { SessionCache } from "./access/cache.ts";
 import { paidAuth, walletHeaderAuth } from "./access/identity.ts";
-import { freePurchase, paidPurchase, recoverPurchases } from "./access/purchase.ts";
+import { freePurchase, paidPurchase, recoverPurchase } from "./access/purchase.ts";
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
 import { AccessStore } from "./access/store.ts";
 import { adminRobotRoutes } from "./admin/robots.ts";
 import { adminUserRoutes } from "./admin/users.ts";
+import { AdminEmailTakenError } from "./auth/bootstrap.ts";
+import { triedEmail } from "./auth/login-limit.ts";
 import { authenticate, requireRole } from "./auth/middleware.ts";
+import { SignInOrigins } from "./auth/origins.ts";
 import { authRoutes } from "./auth/routes.ts";
 import { AuthService } from "./auth/service.ts";
-import type { Config } from "./config.ts";
+import { type Config, signInOrigins } from "./config.ts";
 import { type Database, openDatabase } from "./db/client.ts";
 import { executeService } from "./execute/executor.ts";
 import { paymentJson } from "./execute/json.ts";
 import { listingRoutes } from "./execute/listing.ts";
+import { freeCall, paidCall } from "./execute/paid-call.ts";
+import { ExecutionRecorder } from "./execute/record.ts";
 import { executeRoutes } from "./execute/routes.ts";
 import { ExecuteService } from "./execute/service.ts";
+import { SessionCalls } from "./execute/session-call.ts";
 import type { PaymentSession } from "./execute/store.ts";
 import { ExecuteStore } from "./execute/store.ts";
+import { TransferPayments } from "./execute/transfer-verify.ts";
 import { docsRoutes } from "./http/docs.ts";
 import { errorHandler, HttpError } from "./http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./http/health.ts";
 import { Metrics } from "./http/metrics.ts";
-import { clientIp, rateLimit } from "./http/rate-limit.ts";
+import { clientIp, type RateLimitOptions, rateLimit } from "./http/rate-limit.ts";
 import { requestContext } from "./http/request-context.ts";
 import { WEB_DIST, webRoutes } from "./http/web.ts";
 import { openKv, openPubSub } from "./kv/index.ts";
-import { PaymentGate, termsOn } from "./payments/gate.ts";
 import { PaymentLedger } from "./payments/ledger.ts";
 import { MECHANISMS } from "./payments/mechanisms/index.ts";
 import { openPaymentNetworks, type Payees, type PaymentNetwork } from "./payments/networks.ts";
-import { PaymentService } from "./payments/service.ts";
+import { PaymentRecovery } from "./payments/recovery.ts";
+import { SpentTransactions } from "./payments/spent.ts";
+import { UnmatchedTransfers } from "./payments/unmatched.ts";
+import { adminUnmatchedRoutes, unmatchedRoutes } from "./payments/unmatched-routes.ts";
+import { termsOn, X402Payments } from "./payments/x402.ts";
 import { SessionEvents } from "./realtime/events.ts";
 import { sessionSocketRoutes } from "./realtime/routes.ts";
 import { BREAKER_TIMING } from "./robots/breaker.ts";
@@ -66,6 +76,8 @@ export interface Platform {
   readonly network: PaymentNetwork | undefined;
   /** Every chain payments are taken on (the primary first); empty in free mode. */
   readonly networks: readonly PaymentNetwork[];
+  /** Works the payments a crash or a lost settlement answer left unfinished now (it also runs every minute). */
+  recoverPayments(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -193,7 +205,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     const [network] = networks;
     for (const { devchain } of networks) if (devchain) closers.push(() => devchain.close());
     const ledger = new PaymentLedger(database.db);
-    const payments = network && new PaymentService(new PaymentGate(networks), ledger, logger);
+    const payments = network && new X402Payments(networks, ledger, logger, metrics.countRefusal);
     // Where money goes when a robot came from configuration: PAYMENT_ADDRESS (SOLANA_PAYMENT_ADDRESS), or
     // the local chains' payees. A robot's EVM wallet is required even where only Solana is accepted.
     const platformPayees: Payees = {};
@@ -235,9 +247,9 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       (services?.robots ?? []).map((robot) => ({ ...robot, solanaPayTo: platformPayees.svm })),
     );
 
-    const controlAuth = payments
-      ? paidAuth(access, { kv, publicUrl: config.PUBLIC_URL })
-      : walletHeaderAuth(access);
+    // Sign-ins are bound to the configured origins, never to the Host a request claims.
+    const origins = new SignInOrigins(signInOrigins(config));
+    const controlAuth = payments ? paidAuth(access, { kv, origins }) : walletHeaderAuth(access);
     const buy =
       payments && network
         ? paidPurchase(
@@ -256,11 +268,24 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           )
         : freePurchase(access);
 
+    let recoverPayments = async () => {};
     if (payments) {
+      const recovery = new PaymentRecovery(ledger, networks, logger, {
+        graceMs: config.PAYMENT_RECOVERY_GRACE_MS,
+        claimMs: RECOVERY_INTERVAL_MS,
+      });
       const recover = () =>
-        recoverPurchases(access, payments, config.PAYMENT_RECOVERY_GRACE_MS, logger).catch((err) =>
-          logger.error({ err }, "payment recovery failed; will retry"),
-        );
+        recovery
+          .run(
+            (payment) =>
+              payment.resource.startsWith("access:")
+                ? recoverPurchase(access, payment)
+                : // A call's answer was lost with the process: the caller never got what was paid for.
+                  Promise.resolve({ refund: "the call's answer was lost in a restart" }),
+            (payment) => access.abandonFor(payment.id),
+          )
+          .catch((err) => logger.error({ err }, "payment recovery failed; will retry"));
+      recoverPayments = recover;
       await recover();
       const timer = setInterval(recover, RECOVERY_INTERVAL_MS);
       closers.push(async () => clearInterval(timer));
@@ -276,10 +301,14 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       chainId: (([evm]) => (evm ? Number(evm.id.split(":")[1]) : undefined))(
         networks.filter((accepted) => accepted.id.startsWith("eip155:")),
       ),
-      publicUrl: config.PUBLIC_URL,
+      origins,
     });
     if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-      await accounts.ensureAdmin(config.ADMIN_EMAIL.toLowerCase(), config.ADMIN_PASSWORD);
+      // Refused but not fatal: anyone may register ADMIN_EMAIL first, and must not keep the server down by it.
+      await accounts.bootstrapAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD).catch((error: unknown) => {
+        if (!(error instanceof AdminEmailTakenError)) throw error;
+        logger.warn({ email: error.email }, error.message);
+      });
     }
     const sessionEvents = new SessionEvents(pubsub, logger);
     const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
@@ -289,23 +318,42 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       timeoutMs: config.EXECUTE_TIMEOUT_MS,
       maxResponseBytes: config.EXECUTE_MAX_RESPONSE_BYTES,
     };
+    const executeStore = new ExecuteStore(database.db);
+    const recorder = new ExecutionRecorder(executeStore, catalog, accounts);
     const executions = new ExecuteService(
-      new ExecuteStore(database.db),
+      executeStore,
       catalog,
-      accounts,
+      recorder,
       // The configuration's own robots are trusted; an owner's robot is called through the SSRF guard.
       (robot, job) =>
         executeService(robot.endpoint, job, {
           ...executorOptions,
           dispatcher: robot.ownerId ? ownersDispatcher : directDispatcher,
         }),
-      kv,
+      sessionEvents,
+      { sessionMinutes: config.PAYMENT_SESSION_MINUTES },
+      payments && { networks },
+    );
+    const call = payments
+      ? paidCall(
+          executions,
+          new SessionCalls(executeStore, executions, recorder, kv, sessionEvents, {
+            timeoutMs: config.EXECUTE_TIMEOUT_MS,
+          }),
+          payments,
+        )
+      : freeCall(executions);
+    // The plan's transfer-then-verify flow; what reached a robot's wallet and paid nothing is kept for a refund.
+    const unmatched = new UnmatchedTransfers(database.db);
+    const transfers = new TransferPayments(
+      new ExecuteStore(database.db),
+      new SpentTransactions(database.db),
+      unmatched,
+      accounts,
       sessionEvents,
       logger,
-      { sessionMinutes: config.PAYMENT_SESSION_MINUTES, timeoutMs: config.EXECUTE_TIMEOUT_MS },
       payments && {
         networks,
-        payments,
         verifiers: new Map(
           networks.map((accepted) => [
             accepted.id,
@@ -350,6 +398,35 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     );
     app.route("/", healthRoutes(readiness));
     app.route("/", metrics.routes());
+    // What costs an argon2 hash or chain calls is limited per client address, and per account (or email
+    // tried) where there is one, counted in the Kv so every instance shares the count. Registered before
+    // the routes they guard: Hono runs handlers in the order they were added.
+    const perMinute = (scope: string, limit: number, key: RateLimitOptions["key"]) =>
+      rateLimit({ kv, limit, windowMs: 60_000, scope, key });
+    const address: RateLimitOptions["key"] = (c) => clientIp(c, { trustProxy: config.TRUST_PROXY });
+    app.use(
+      "/api/auth/login",
+      perMinute("/api/auth/login from this address", config.LOGIN_RATE_LIMIT, address),
+      perMinute("/api/auth/login for this email", config.LOGIN_RATE_LIMIT, triedEmail),
+    );
+    app.use(
+      "/api/auth/register",
+      perMinute("/api/auth/register from this address", config.REGISTER_RATE_LIMIT, address),
+    );
+    app.use(
+      "/api/v1/access/purchase",
+      perMinute("/api/v1/access/purchase from this address", config.PURCHASE_RATE_LIMIT, address),
+    );
+    app.use(
+      "/api/payments/verify",
+      perMinute("/api/payments/verify from this address", config.VERIFY_RATE_LIMIT, address),
+      authenticate(accounts),
+      perMinute(
+        "/api/payments/verify for this account",
+        config.VERIFY_RATE_LIMIT,
+        (c) => (c.var as { user?: { id: string } }).user?.id,
+      ),
+    );
     app.route(
       "/api/v1/access",
       accessRoutes(access, controlAuth, buy, {
@@ -372,6 +449,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.route("/api/admin", adminUserRoutes(accounts));
     app.route("/api/admin", adminRobotRoutes(catalog));
     app.route("/api/admin", listingRoutes(executions, catalog, true));
+    app.route("/api/admin", adminUnmatchedRoutes(unmatched));
     app.route(
       "/api/robots",
       catalogRoutes(
@@ -388,7 +466,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       key: (c) =>
         (c.var as { user?: { id: string } }).user?.id ?? clientIp(c, { trustProxy: config.TRUST_PROXY }),
     });
-    app.route("/api", executeRoutes(executions, perCaller));
+    app.route("/api", executeRoutes(executions, call, perCaller, transfers));
+    app.route("/api", unmatchedRoutes(unmatched, catalog));
     app.route("/api", listingRoutes(executions, catalog));
     app.route(
       "/",
@@ -403,7 +482,16 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     // Last: the portals answer only what no API route did.
     app.route("/", webRoutes(WEB_DIST));
 
-    return { app, access, robots, database, network, networks, close };
+    return {
+      app,
+      access,
+      robots,
+      database,
+      network,
+      networks,
+      recoverPayments: () => recoverPayments(),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

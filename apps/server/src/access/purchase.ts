@@ -57,10 +57,16 @@ export function paidPurchase(
   const pay = x402Route(payments);
   return (c, robotHost, claimedWallet) => {
     const robot = robots.find(robotHost);
+    // With a payment, whether the robot answers is asked while the facilitator verifies.
+    let online: Promise<void> | undefined;
     const route: PaidRoute = {
       async offer(paid) {
         // Tell a buyer the robot is unavailable before asking for money.
         if (!paid) await access.assertAvailable(robot);
+        else {
+          online = access.assertOnline(robot);
+          online.catch(() => {}); // awaited by the purchase; a payment refused first never asks
+        }
         return { resource: `access:${robot.id}`, ...termsFor(robot) };
       },
       async repeat(payment) {
@@ -80,8 +86,9 @@ export function paidPurchase(
       }
       let held: AccessSession;
       try {
-        // Held by anyone, the payer included, is a 409: a double click must not buy the same time twice.
-        await access.assertAvailable(robot);
+        await online;
+        // Held by anyone, the payer included, is a 409 (the hold's unique index decides): a double click
+        // must not buy the same time twice.
         held = await access.reserve(payment.payer, robot, payment.id);
       } catch (error) {
         // The hold may have been written before what failed (a cache that could not be reached).

@@ -64,8 +64,8 @@ export class AccessService extends EventEmitter<AccessEvents> {
    * both passing this check are still decided by `reserve`'s unique index.
    */
   async assertAvailable(robot: RobotEntry): Promise<void> {
-    await this.assertOnline(robot);
-    if (await this.holder(robot)) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
+    const [, holder] = await Promise.all([this.assertOnline(robot), this.holder(robot)]);
+    if (holder) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
   }
 
   /**

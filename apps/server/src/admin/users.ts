@@ -29,7 +29,8 @@ const setRole = createRoute({
   method: "patch",
   path: "/users/{id}",
   summary: "Change an account's role",
-  description: "The account's earlier access tokens are refused from then on: it logs in again to act in its new role.",
+  description:
+    "The account's earlier access tokens are refused from then on: it logs in again to act in its new role.",
   security: bearer,
   request: {
     params: z.object({ id: z.uuid("must be an account id (a UUID)") }),

@@ -12,7 +12,9 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import type { CatalogRobot } from "../robots/catalog-store.ts";
+import type { CallHandler } from "./paid-call.ts";
 import type { ExecuteService } from "./service.ts";
+import type { TransferPayments } from "./transfer-verify.ts";
 
 const RobotId = z.object({ robot_id: z.uuid({ message: "must be a robot id (a UUID)" }) });
 
@@ -51,7 +53,7 @@ const verify = createRoute({
   path: "/payments/verify",
   summary: "Check an on-chain transfer and mark its payment session paid",
   description:
-    "The transfer must be confirmed, pay the session's recipient at least its amount in its asset, come after the session opened (and from the account's linked wallet, if it has one), and never have paid anything before.",
+    "The transfer must be confirmed, pay the session's recipient at least its amount in its asset, show which session it pays, and never have paid anything on the platform before. It shows its session by a memo equal to `session_id` (Solana), or on EVM by the session id's 16 bytes appended to the ERC-20 `transfer` calldata after its arguments, or by coming from the wallet linked (SIWE) to the session's account; neither is `unproven_payer`. A transfer proven only by the linked wallet must be mined after the session opened (`too_old`). A transfer that reached the recipient but paid nothing (unproven, too low, too old, session expired or already paid) is recorded for the robot's owner to refund.",
   request: { body: { content: { "application/json": { schema: VerifyPaymentRequest } }, required: true } },
   responses: {
     200: json(VerifyPaymentResponse, "Verified: the session is paid"),
@@ -61,7 +63,12 @@ const verify = createRoute({
 });
 
 /** `/api/execute/*` and `/api/payments/verify`: the second plan's pay-per-call. */
-export function executeRoutes(executions: ExecuteService, rateLimit: MiddlewareHandler) {
+export function executeRoutes(
+  executions: ExecuteService,
+  call: CallHandler,
+  rateLimit: MiddlewareHandler,
+  transfers: TransferPayments,
+) {
   const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
   app.use("/execute/*", rateLimit);
   return app
@@ -70,14 +77,12 @@ export function executeRoutes(executions: ExecuteService, rateLimit: MiddlewareH
       // A body is optional (a robot's first service with no input); when sent, it was validated above.
       const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
       const job = executions.job(robot, body);
-      const result = await executions.execute(c, robot, job, c.var.user, discovery(robot));
-      if (result.kind === "payment-required")
-        return c.json(result.body as z.infer<typeof PlanPaymentRequired>, 402, result.headers);
-      return c.json(result.body, 200, result.headers);
+      // The handler writes its own answer (the result, or the 402 with x402's and the plan's headers).
+      return (await call(c, robot, job, c.var.user, discovery(robot))) as never;
     })
     .openapi(verify, async (c) => {
       const { session_id, tx_signature } = c.req.valid("json");
-      const result = await executions.verify(session_id, tx_signature);
+      const result = await transfers.verify(session_id, tx_signature);
       if (result.verified) return c.json(result, 200);
       return c.json({ ...result, detail: result.error }, 400);
     });

@@ -66,25 +66,16 @@ export function x402Route(payments: X402Payments) {
 
     attempt = payments.match(payload, offer, requirements);
     if (!attempt) return refuse("No matching payment requirements");
-    const prior = await payments.prior(attempt);
-    if (prior.kind === "repeat") {
-      // The very payment that was granted, sent again, was verified the first time; a re-signed one
-      // proves its payer through verification, and is then neither recorded nor settled.
-      attempt.record = false;
-      if (prior.resigned) {
-        const verdict = await payments.verify(attempt);
-        if (!verdict.ok) return refuse(verdict.reason);
-      }
+    const verdict = await payments.verify(attempt);
+    if (verdict.kind === "refused") return refuse(verdict.reason);
+    if (verdict.kind === "repeat") {
       if (!route.repeat)
         throw new HttpError(
           409,
-          `This payment (identifier ${prior.payment.paymentIdentifier}) already bought ${prior.payment.resource}; it is charged once. Pay again to buy again.`,
+          `This payment (identifier ${verdict.payment.paymentIdentifier}) already bought ${verdict.payment.resource}; it is charged once. Pay again to buy again.`,
         );
-      return route.repeat(prior.payment);
+      return route.repeat(verdict.payment);
     }
-
-    const verdict = await payments.verify(attempt);
-    if (!verdict.ok) return refuse(verdict.reason);
     return settleGranted(payments, attempt, work, refuse);
   };
 }

@@ -3,9 +3,9 @@ import { SettleError } from "@x402/core/types";
 import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
-import { type PaymentRow, type PaymentStatus, payments } from "../db/schema.ts";
+import { type PaymentRow, type PaymentStatus, payments, spentTransactions } from "../db/schema.ts";
 import { mechanismOf } from "./mechanisms/index.ts";
-import { SpentTransactions } from "./spent.ts";
+import { paidLabel } from "./spent.ts";
 import type { PaymentAttempt } from "./x402.ts";
 
 export type Payment = PaymentRow;
@@ -33,11 +33,7 @@ const UNFINISHED = ["verified", "settling", "settled"] satisfies PaymentStatus[]
  * recovering instance) never both decide a row.
  */
 export class PaymentLedger {
-  readonly #spent: SpentTransactions;
-
-  constructor(private readonly db: Db) {
-    this.#spent = new SpentTransactions(db);
-  }
+  constructor(private readonly db: Db) {}
 
   /**
    * Records a verified payment. Returns undefined when this authorization is already in the ledger:
@@ -73,7 +69,11 @@ export class PaymentLedger {
   recordFrom(server: x402ResourceServer, logger: Logger): void {
     server.onAfterVerify(async ({ result, transportContext }) => {
       const attempt = transportContext as PaymentAttempt;
-      if (!result.isValid || !attempt.record) return;
+      if (!result.isValid) return;
+      // A retry of a purchase granted or under way under the same identifier: never a second row. (Should
+      // the read fail, verification answers with that failure, and this row is rejected by recovery.)
+      const earlier = await attempt.earlier?.catch(() => undefined);
+      if (earlier && ["granted", "verified", "settling", "settled"].includes(earlier.status)) return;
       const mechanism = mechanismOf(attempt.requirements.network);
       // The payer is the signer the facilitator verified; the header's own claim only looked things up.
       const payer = result.payer ? mechanism?.canonical(result.payer) : undefined;
@@ -161,15 +161,21 @@ export class PaymentLedger {
    * settling → settled with the transaction that moved the money, which is claimed platform-wide in the
    * same database transaction: a transaction pays one thing. False if the row had left `settling`.
    */
-  settled(payment: Payment, txHash: string | null): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const db = tx as unknown as Db;
-      const moved = await this.#move(payment.id, ["settling"], { status: "settled", txHash }, db);
-      // A transaction the chain cannot name (no log of it) claims nothing.
-      if (moved && txHash)
-        await this.#spent.claim(payment.network, txHash, { kind: "payment", id: payment.id }, db);
-      return moved;
-    });
+  async settled(payment: Payment, txHash: string | null): Promise<boolean> {
+    // One statement, so one round trip and atomic: the move, and the claim of its transaction (a
+    // transaction the chain cannot name, with no log of it, claims nothing).
+    const result = await this.db.execute(sql`
+      with moved as (
+        update ${payments} set status = 'settled', tx_hash = ${txHash}::text, updated_at = now()
+        where id = ${payment.id} and status = 'settling'
+        returning id, network
+      ), claimed as (
+        insert into ${spentTransactions} (network, tx_hash, paid)
+        select network, ${txHash}::text, ${paidLabel({ kind: "payment", id: payment.id })} from moved where ${txHash}::text is not null
+        on conflict do nothing
+      )
+      select count(*)::int as moved from moved`);
+    return (result as unknown as { rows: Array<{ moved: number }> }).rows[0]?.moved === 1;
   }
 
   /** settled → granted: what it paid for was delivered. */

@@ -5,6 +5,9 @@ import { spentTransactions } from "../db/schema.ts";
 /** What a transaction paid: an x402 payment in the ledger, or a per-call session paid by transfer. */
 export type Paid = { kind: "payment"; id: string } | { kind: "session"; id: string };
 
+/** How spent_transactions names what a transaction paid: `payment:<ledger id>`, `session:<session id>`. */
+export const paidLabel = (paid: Paid): string => `${paid.kind}:${paid.id}`;
+
 /**
  * The one rule every way of paying shares: an on-chain transaction pays at most one thing. x402
  * settlements, drive purchases and per-call sessions all claim their transaction here, inside the
@@ -15,7 +18,7 @@ export class SpentTransactions {
 
   /** True if `txHash` (canonical form) now pays `paid`; false if it already paid something else. */
   async claim(network: string, txHash: string, paid: Paid, db: Db = this.db): Promise<boolean> {
-    const label = `${paid.kind}:${paid.id}`;
+    const label = paidLabel(paid);
     const [row] = await db
       .insert(spentTransactions)
       .values({ network, txHash, paid: label })

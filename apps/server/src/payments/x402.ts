@@ -58,26 +58,29 @@ export interface PaymentAttempt {
   /** The ledger row this payment becomes once verified (its payer set from the verified signer). */
   readonly entry: Omit<NewPayment, "payer">;
   readonly extensions: Record<string, unknown>;
-  /** False for a retry of a purchase already granted: verified to prove the payer, never recorded. */
-  record: boolean;
+  /**
+   * The payer's earlier payment under the same identifier, read while the facilitator verifies: a retry
+   * of a purchase already granted (or still under way) is never recorded again.
+   */
+  earlier?: Promise<Payment | undefined>;
   payment?: Payment;
   sessionId?: string;
   ledgerError?: unknown;
 }
 
-/** What came of a payment already in the ledger under this header's identifier or authorization. */
-export type Prior =
-  | { kind: "new" }
+/** What verification made of a payment. */
+export type Verification =
+  /** Valid, and recorded in the ledger as `attempt.payment` under its verified signer. */
+  | { kind: "verified" }
   /** The same purchase retried (x402's payment-identifier) after it was granted: nothing is charged again. */
-  | { kind: "repeat"; payment: Payment; resigned: boolean };
-
-/** The facilitator's verdict; a valid payment is then in the ledger as `attempt.payment` (unless a repeat). */
-export type Verification = { ok: true } | { ok: false; reason: string };
+  | { kind: "repeat"; payment: Payment }
+  | { kind: "refused"; reason: string };
 
 export type Settlement =
   | { ok: true; txHash: string; response: SettleResponse }
   | { ok: false; reason: string };
 
+const UNDER_WAY: readonly string[] = ["verified", "settling", "settled"];
 // The longest a buyer's authorization may wait between signing and settlement.
 const MAX_TIMEOUT_SECONDS = 120;
 // Offers differ per robot (price, wallet); their requirements are built once each and kept.
@@ -198,7 +201,6 @@ export class X402Payments {
       claimed,
       identifier,
       extensions: this.#extensions(offer),
-      record: true,
       entry: {
         network: matched.network,
         scheme: matched.scheme,
@@ -215,44 +217,35 @@ export class X402Payments {
   }
 
   /**
-   * What the ledger already knows of this payment, before the facilitator is asked anything: a replay
-   * of a used authorization (409), a purchase still under way (409), or a granted one retried.
+   * Asks the facilitator while the ledger is read for the payer's earlier payment under the same
+   * identifier. A valid payment comes back recorded in the ledger (by its hooks) under its verified
+   * signer; a retry of a granted purchase comes back as a repeat; a used authorization is a 409.
    */
-  async prior(attempt: PaymentAttempt): Promise<Prior> {
-    const { entry, claimed, identifier } = attempt;
-    if (identifier) {
-      const earlier = await this.ledger.findByIdentifier(claimed.payer, identifier);
-      if (earlier?.status === "granted")
-        return { kind: "repeat", payment: earlier, resigned: earlier.payload !== entry.payload };
-      if (earlier && ["verified", "settling", "settled"].includes(earlier.status))
-        throw new HttpError(
-          409,
-          `The purchase with payment identifier ${identifier} is still ${earlier.status}; retry in a moment.`,
-        );
-    }
-    const used = await this.ledger.find(entry.network, entry.asset, claimed.payer, entry.nonce);
-    if (used && used.status !== "rejected") throw alreadyUsed(used);
-    return { kind: "new" };
-  }
-
-  /** Asks the facilitator; a valid payment comes back recorded in the ledger under its verified signer. */
   async verify(attempt: PaymentAttempt): Promise<Verification> {
+    const { entry, claimed, identifier } = attempt;
+    attempt.earlier = identifier ? this.ledger.findByIdentifier(claimed.payer, identifier) : undefined;
+    attempt.earlier?.catch(() => {}); // awaited below; a failure must not surface before that
     const result = await this.#facilitated(() =>
       this.#server.verifyPayment(attempt.payload, attempt.requirements, attempt.extensions, attempt),
     );
     if (attempt.ledgerError) throw attempt.ledgerError;
-    if (result.invalidReason === "already_used") {
-      const used = await this.ledger.find(
-        attempt.entry.network,
-        attempt.entry.asset,
-        attempt.claimed.payer,
-        attempt.entry.nonce,
+    const earlier = await attempt.earlier;
+    if (earlier?.status === "granted") {
+      // The very payment that was granted, sent again, was verified the first time (the chain now calls
+      // it used); a re-signed one proves its payer here. Neither is recorded nor settled.
+      if (earlier.payload === entry.payload || result.isValid) return { kind: "repeat", payment: earlier };
+    } else if (earlier && UNDER_WAY.includes(earlier.status)) {
+      throw new HttpError(
+        409,
+        `The purchase with payment identifier ${identifier} is still ${earlier.status}; retry in a moment.`,
       );
-      throw used ? alreadyUsed(used) : new HttpError(409, "This payment is already being processed.");
     }
-    if (!result.isValid) return { ok: false, reason: result.invalidReason ?? "invalid payment" };
-    if (attempt.record && !attempt.payment) throw new Error("verified payment was not recorded");
-    return { ok: true };
+    if (result.isValid && attempt.payment) return { kind: "verified" };
+    // Refused, or its authorization is already in the ledger: a replay is a 409, whatever the chain says.
+    const used = await this.ledger.find(entry.network, entry.asset, claimed.payer, entry.nonce);
+    if (used && used.status !== "rejected") throw alreadyUsed(used);
+    if (result.isValid) throw new Error("verified payment was not recorded");
+    return { kind: "refused", reason: result.invalidReason ?? "invalid payment" };
   }
 
   /**
