@@ -19,7 +19,7 @@ import {
   getTransferCheckedInstruction,
   TOKEN_PROGRAM_ADDRESS,
 } from "@solana-program/token";
-import { decodePaymentRequiredHeader } from "@x402/core/http";
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { openPaymentNetworks } from "../src/payments/networks.ts";
@@ -175,6 +175,20 @@ describe("x402 exact on Solana", () => {
     ]);
   });
 
+  it("with X-Payment-Network, that network's offer comes first; without a payment it is 'Payment required', not refused", async () => {
+    const response = await t.request("/api/v1/access/purchase", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-payment-network": "solana-local" },
+      body: JSON.stringify({ robot_host: ROBOT }),
+    });
+    expect(response.status).toBe(402);
+    const required = decodePaymentRequiredHeader(response.headers.get("payment-required") ?? "");
+    expect(required.accepts.map((offer) => offer.network)).toEqual([chain.solana.network, "eip155:31337"]);
+    const body = (await response.json()) as { detail: string; accepts: Array<{ network: string }> };
+    expect(body.detail).toBe("Payment required: pay as `accepts` describes and retry.");
+    expect(body.accepts[0]?.network).toBe(chain.solana.network);
+  });
+
   it("buys time with a Solana keypair and drives; exactly the price moves, the facilitator pays the fee", async () => {
     const before = { payer: await balance(1), payee: await balance(8) };
     const lamports = chain.solana.runtime.svm.getBalance(sol(1).address);
@@ -250,7 +264,12 @@ describe("x402 exact on Solana", () => {
 
     const paid = await pay(`http://robo402.test/api/execute/${robotId}`, init());
     expect(paid.status).toBe(200);
-    expect(((await paid.json()) as { data: { count: number } }).data.count).toBe(4);
+    const result = (await paid.json()) as { data: { count: number }; payment_tx: string };
+    expect(result.data.count).toBe(4);
+    // A Solana signature is base58: case matters, so it is kept exactly as the chain gave it.
+    const settlement = decodePaymentResponseHeader(paid.headers.get("payment-response") ?? "");
+    expect(result.payment_tx).toBe(settlement.transaction);
+    expect(result.payment_tx).not.toBe(result.payment_tx.toLowerCase());
     expect(await balance(3)).toBe(before.payer - CALL_PRICE);
     expect(await balance(7)).toBe(before.owner + CALL_PRICE);
   });

@@ -34,32 +34,33 @@ export class AccessStore {
     const { wallet, robotId, now, expiresAt, paymentTx = null, pending = false, tokenHash = null } = input;
     return this.db
       .transaction(async (tx) => {
-        const lapsed = await tx
+        // One statement ends both: sessions lapsed on either side (expired), and the wallet's current
+        // session (replaced). A session still settling is never replaced: the wallet's second purchase
+        // waits its turn (409), or both would be charged and only one could be granted. Nor is a paid one
+        // replaced by a payment for the same robot: that is the same time bought twice (a double click).
+        const lapses = lte(accessSessions.expiresAt, now);
+        const ended = await tx
           .update(accessSessions)
-          .set({ endedAt: now, endReason: "expired" })
+          .set({
+            endedAt: now,
+            endReason: sql`case when ${lapses} then 'expired' else 'replaced' end`,
+          })
           .where(
             and(
               active,
-              lte(accessSessions.expiresAt, now),
-              or(eq(accessSessions.robotId, robotId), eq(accessSessions.wallet, wallet)),
+              or(
+                and(lapses, or(eq(accessSessions.robotId, robotId), eq(accessSessions.wallet, wallet))),
+                and(
+                  eq(accessSessions.wallet, wallet),
+                  eq(accessSessions.pending, false),
+                  pending ? ne(accessSessions.robotId, robotId) : undefined,
+                ),
+              ),
             ),
           )
           .returning();
-        // A session still settling is never replaced: the wallet's second purchase waits its turn (409),
-        // or both would be charged and only one could be granted. Nor is a paid one replaced by a payment
-        // for the same robot: that is the same time bought twice (a double click), so it is refused.
-        const replaced = await tx
-          .update(accessSessions)
-          .set({ endedAt: now, endReason: "replaced" })
-          .where(
-            and(
-              active,
-              eq(accessSessions.wallet, wallet),
-              eq(accessSessions.pending, false),
-              pending ? ne(accessSessions.robotId, robotId) : undefined,
-            ),
-          )
-          .returning();
+        const lapsed = ended.filter((session) => session.endReason === "expired");
+        const replaced = ended.filter((session) => session.endReason === "replaced");
         const [session] = await tx
           .insert(accessSessions)
           .values({

@@ -1,4 +1,5 @@
 import { HttpError } from "../http/errors.ts";
+import { mechanismOf } from "../payments/mechanisms/index.ts";
 import type { Payees, PaymentNetwork } from "../payments/networks.ts";
 import { payeeOn } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
@@ -239,7 +240,8 @@ export class ExecuteService {
     outcome: ExecutionOutcome & { status: "success" },
     paid: { txHash: string; payer: string; userId: string | null },
   ): Promise<ExecutedBody> {
-    const tx = paid.txHash.toLowerCase();
+    // Canonical as its family writes it: EVM hex in lower case, a Solana signature (base58) as it is.
+    const tx = mechanismOf(session.network)?.canonical(paid.txHash) ?? paid.txHash;
     await this.store.transaction(async (db) => {
       await this.store.markPaid(session.id, { txSignature: tx, payer: paid.payer, paidAt: new Date() }, db);
       await this.recorder.recordIn(db, robot, outcome, {

@@ -161,7 +161,9 @@ export class PaymentLedger {
    * settling → settled with the transaction that moved the money, which is claimed platform-wide in the
    * same database transaction: a transaction pays one thing. False if the row had left `settling`.
    */
-  async settled(payment: Payment, txHash: string | null): Promise<boolean> {
+  async settled(payment: Payment, transaction: string | null): Promise<boolean> {
+    // One form per transaction platform-wide, so spent_transactions compares it with the transfer flow's.
+    const txHash = transaction && (mechanismOf(payment.network)?.canonical(transaction) ?? transaction);
     // One statement, so one round trip and atomic: the move, and the claim of its transaction (a
     // transaction the chain cannot name, with no log of it, claims nothing).
     const result = await this.db.execute(sql`
