@@ -62,7 +62,7 @@ export function paidPurchase(
     const route: PaidRoute = {
       async offer(paid) {
         // Tell a buyer the robot is unavailable before asking for money.
-        if (!paid) await access.assertAvailable(robot);
+        if (!paid) await access.assertAvailable(robot, { quote: true });
         else {
           online = access.assertOnline(robot);
           online.catch(() => {}); // awaited by the purchase; a payment refused first never asks

@@ -26,6 +26,9 @@ export interface Controller {
 
 // A purchase that lost a race with the same wallet's other purchase is retried this many times.
 const GRANT_ATTEMPTS = 3;
+// A 402 quotes a robot that answered this recently without asking it again: its buyer's payment asks
+// again before anything is settled, so a robot gone since costs nobody money, only a signature.
+const QUOTE_TRUSTS_ANSWER_MS = 10_000;
 // A held robot waits this long for its payment to settle before the sweeper may free it.
 const SETTLE_HOLD_MS = 5 * 60_000;
 
@@ -53,18 +56,22 @@ export class AccessService extends EventEmitter<AccessEvents> {
     robots.on("recovered", (robotId) => this.#writeOutage(robotId, "resume"));
   }
 
-  /** 403 when an admin suspended the robot, 503 when it is not for sale now or its motor board does not answer. */
-  async assertOnline(robot: RobotEntry): Promise<void> {
+  /**
+   * 403 when an admin suspended the robot, 503 when it is not for sale now or its motor board does not
+   * answer. A quote (`quote`: the unpaid 402) takes a recent answer as proof; a purchase asks.
+   */
+  async assertOnline(robot: RobotEntry, { quote = false } = {}): Promise<void> {
     this.robots.assertForSale(robot);
-    if (!(await this.robots.info(robot))) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
+    const info = await this.robots.info(robot, quote ? QUOTE_TRUSTS_ANSWER_MS : undefined);
+    if (!info) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
   }
 
   /**
    * 503 when the robot does not answer, 409 when someone holds it or is paying for it. Racing buyers
    * both passing this check are still decided by `reserve`'s unique index.
    */
-  async assertAvailable(robot: RobotEntry): Promise<void> {
-    const [, holder] = await Promise.all([this.assertOnline(robot), this.holder(robot)]);
+  async assertAvailable(robot: RobotEntry, options: { quote?: boolean } = {}): Promise<void> {
+    const [, holder] = await Promise.all([this.assertOnline(robot, options), this.holder(robot)]);
     if (holder) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
   }
 

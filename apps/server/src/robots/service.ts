@@ -31,7 +31,7 @@ export interface RobotEvents {
 export class RobotService extends EventEmitter<RobotEvents> {
   readonly #drivers = new Map<string, RobotDriver>();
   readonly #cameras = new Map<string, CameraFeed>();
-  readonly #info = new Map<string, { at: number; info: Promise<RobotInfo | null> }>();
+  readonly #info = new Map<string, { at: number; info: Promise<RobotInfo | null>; answered?: true }>();
   readonly #owedScan: NodeJS.Timeout;
 
   constructor(
@@ -91,24 +91,35 @@ export class RobotService extends EventEmitter<RobotEvents> {
       throw new HttpError(503, `Robot '${entry.id}' is ${listing.status}; it cannot be bought right now.`);
   }
 
-  /** The motor board's /info, or null when it does not answer (cached for a second). */
-  info(entry: RobotEntry): Promise<RobotInfo | null> {
+  /**
+   * The motor board's /info, or null when it does not answer (cached for a second). `trustAnswerMs`
+   * accepts an answer up to that old instead (not a silence: a robot that did not answer is asked again).
+   */
+  info(entry: RobotEntry, trustAnswerMs = INFO_CACHE_MS): Promise<RobotInfo | null> {
     const cached = this.#info.get(entry.id);
-    if (cached && Date.now() - cached.at < INFO_CACHE_MS) return cached.info;
-    const info = this.#driver(entry)
-      .info()
-      .catch(() => null);
-    this.#info.set(entry.id, { at: Date.now(), info });
-    return info;
+    const age = cached ? Date.now() - cached.at : Number.POSITIVE_INFINITY;
+    if (cached && (age < INFO_CACHE_MS || (age < trustAnswerMs && cached.answered))) return cached.info;
+    return this.#ask(entry);
   }
 
   /** Whether the motor board answers now (asked through its breaker, not the status cache). */
   async probe(entry: RobotEntry): Promise<boolean> {
-    const info = this.#driver(entry)
-      .info()
-      .catch(() => null);
-    this.#info.set(entry.id, { at: Date.now(), info });
-    return (await info) !== null;
+    return (await this.#ask(entry)) !== null;
+  }
+
+  #ask(entry: RobotEntry): Promise<RobotInfo | null> {
+    const asked: { at: number; info: Promise<RobotInfo | null>; answered?: true } = {
+      at: Date.now(),
+      info: this.#driver(entry)
+        .info()
+        .catch(() => null)
+        .then((info) => {
+          if (info) asked.answered = true;
+          return info;
+        }),
+    };
+    this.#info.set(entry.id, asked);
+    return asked.info;
   }
 
   async command(entry: RobotEntry, command: MotorCommand): Promise<void> {
@@ -185,6 +196,8 @@ export class RobotService extends EventEmitter<RobotEvents> {
       const robotId = entry.id;
       const motor = new BoardBreaker("motor", this.breaker, {
         opened: (reason) => {
+          // What it answered before is no longer to be trusted.
+          this.#info.delete(robotId);
           this.logger.warn({ robot: robotId, reason }, "robot motor board not answering");
           this.emit("outage", robotId);
         },
