@@ -33,21 +33,38 @@ export interface PurchaseOptions {
   readonly parallel: number;
 }
 
-/** A payer's `payingFetch`, and how long its last purchase's two requests took (until their headers). */
+/**
+ * A payer's `payingFetch`, how long its last purchase's two requests took (until their headers), and
+ * the Server-Timing each answered with.
+ */
 interface Payer {
   readonly pay: ReturnType<typeof payingFetch>;
   readonly legs: number[];
+  readonly serverTimings: string[];
 }
 
 function payer(key: PayerKey, price: bigint): Payer {
   const legs: number[] = [];
+  const serverTimings: string[] = [];
   const timed: typeof fetch = async (input, init) => {
     const started = performance.now();
     const response = await fetch(input, init);
     legs.push(performance.now() - started);
+    serverTimings.push(response.headers.get("server-timing") ?? "");
     return response;
   };
-  return { pay: payingFetch({ ...key, maxAmount: price, fetch: timed }), legs };
+  return { pay: payingFetch({ ...key, maxAmount: price, fetch: timed }), legs, serverTimings };
+}
+
+/** `Server-Timing` as metric name → milliseconds (`verify;dur=3.1, settle;dur=12.0`). */
+export function parseServerTiming(header: string): Record<string, number> {
+  const stages: Record<string, number> = {};
+  for (const metric of header.split(",")) {
+    const [name, ...params] = metric.trim().split(";");
+    const duration = params.map((param) => /^dur=([\d.]+)$/.exec(param.trim())?.[1]).find(Boolean);
+    if (name && duration) stages[name] = Number(duration);
+  }
+  return stages;
 }
 
 /** Medians (ms) of a purchase's parts: the 402, the client's own work (mostly signing), the paid request. */
@@ -70,6 +87,7 @@ async function purchase(target: PurchaseTarget, payer: Payer, robotHost: string)
     body: JSON.stringify({ robot_host: robotHost }),
   };
   payer.legs.length = 0;
+  payer.serverTimings.length = 0;
   const started = performance.now();
   const response = await payer.pay(target.url, init, { paymentId });
   const text = await response.text();
@@ -88,7 +106,12 @@ async function purchase(target: PurchaseTarget, payer: Payer, robotHost: string)
       `${target.url}: a paid purchase answered ${response.status} ${reason} ${text.slice(0, 300)}`,
     );
   }
-  return { ms, legs: { unpaid, paid, client: ms - unpaid - paid }, answer: JSON.parse(text) as unknown };
+  return {
+    ms,
+    legs: { unpaid, paid, client: ms - unpaid - paid },
+    stages: parseServerTiming(payer.serverTimings[1] ?? ""),
+    answer: JSON.parse(text) as unknown,
+  };
 }
 
 /** Sequential latency (alternating blocks), then, if asked, purchases/s with several payers at once. */
@@ -101,6 +124,8 @@ export async function measurePurchases(
   baseline: Figures;
   subjectLegs: Legs;
   baselineLegs: Legs;
+  /** Medians (ms) of the platform's paid request by Server-Timing stage (the bare route reports none). */
+  subjectStages: Record<string, number>;
   purchases: number;
 }> {
   const payers = options.payers.map((key) => payer(key, options.price));
@@ -109,13 +134,14 @@ export async function measurePurchases(
     next: 0,
     latencies: [] as number[],
     legs: [] as Legs[],
+    stages: [] as Array<Record<string, number>>,
   }));
   let made = 0;
 
   const sequential = async (run: (typeof runs)[number], count: number, timed: boolean) => {
     for (let n = 0; n < count; n++) {
       const i = run.next++;
-      const { ms, legs, answer } = await purchase(
+      const { ms, legs, stages, answer } = await purchase(
         run.target,
         payers[i % payers.length] as Payer,
         run.target.robot("latency", i),
@@ -124,6 +150,7 @@ export async function measurePurchases(
       if (timed) {
         run.latencies.push(ms);
         run.legs.push(legs);
+        run.stages.push(stages);
       }
       await run.target.release?.(answer);
     }
@@ -169,7 +196,12 @@ export async function measurePurchases(
     client: median(legs.map((leg) => leg.client)),
     paid: median(legs.map((leg) => leg.paid)),
   });
+  const names = [...new Set(subjectRun.stages.flatMap((stages) => Object.keys(stages)))];
+  const subjectStages = Object.fromEntries(
+    names.map((name) => [name, median(subjectRun.stages.map((stages) => stages[name] ?? 0))]),
+  );
   return {
+    subjectStages,
     baseline: figures(baselineRun.latencies, baselineRate),
     subject: figures(subjectRun.latencies, subjectRate),
     baselineLegs: medianLegs(baselineRun.legs),

@@ -328,6 +328,15 @@ function purchaseTables(
       `${paid.name}, p50 of its parts (platform / bare ms): unpaid request → 402 ${legs("unpaid")}, ` +
         `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
     );
+    const stage = (name: string) => ms(paid.subjectStages[name] ?? 0);
+    const facilitator =
+      (paid.subjectStages.verify ?? 0) + (paid.subjectStages.settle ?? 0) - (paid.subjectStages.ledger ?? 0);
+    say(
+      `${paid.name}, the platform's paid request by stage (Server-Timing, p50 ms): offer ${stage("offer")}, ` +
+        `verify ${stage("verify")}, work (hold the robot) ${stage("work")}, settle ${stage("settle")}, ` +
+        `deliver (open the session) ${stage("deliver")}, granted ${stage("granted")}; of verify and settle, ` +
+        `the ledger's hooks ${stage("ledger")} and the facilitator about ${ms(facilitator)}; total ${stage("total")}`,
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import { HealthResponse } from "@robo402/protocol";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
+import { timing } from "hono/timing";
 import type { Logger } from "pino";
 import { Agent } from "undici";
 import { SessionCache } from "./access/cache.ts";
@@ -382,6 +383,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.onError(errorHandler(logger));
     app.notFound((c) => c.json({ detail: "Not Found" }, 404));
     app.use(requestContext(logger));
+    // Server-Timing on every answer (total, and the paid path's stages), so where the time goes is visible.
+    app.use(timing());
     app.use(metrics.middleware());
     app.use(secureHeaders());
     app.use(cors({ origin: config.CORS_ORIGINS, credentials: true, exposeHeaders: EXPOSED_HEADERS }));

@@ -1,6 +1,7 @@
 import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from "@x402/core/http";
 import type { PaymentRequired } from "@x402/core/types";
 import type { Context } from "hono";
+import { endTime, setMetric, startTime } from "hono/timing";
 import type { Payment } from "../payments/ledger.ts";
 import type { Offer, PaymentAttempt, Settlement, X402Payments } from "../payments/x402.ts";
 import { HttpError } from "./errors.ts";
@@ -51,7 +52,7 @@ export function x402Route(payments: X402Payments) {
   return async (c: Context, route: PaidRoute, work: PaidWork): Promise<Response> => {
     const header = c.req.header("payment-signature") ?? c.req.header("x-payment");
     const payload = header === undefined ? undefined : payments.decode(header);
-    const offer = await route.offer(payload !== undefined);
+    const offer = await timed(c, "offer", () => route.offer(payload !== undefined));
     const requirements = await payments.requirements(offer, c.req.header("x-payment-network")?.trim());
     const refuse: Refuse = async (error, detail = paymentDetail(error)) => {
       if (error !== undefined) payments.refused(error, attempt?.claimed.payer);
@@ -66,7 +67,7 @@ export function x402Route(payments: X402Payments) {
 
     attempt = payments.match(payload, offer, requirements);
     if (!attempt) return refuse("No matching payment requirements");
-    const verdict = await payments.verify(attempt);
+    const verdict = await timed(c, "verify", () => payments.verify(attempt as PaymentAttempt));
     if (verdict.kind === "refused") return refuse(verdict.reason);
     if (verdict.kind === "repeat") {
       if (!route.repeat)
@@ -76,7 +77,12 @@ export function x402Route(payments: X402Payments) {
         );
       return route.repeat(verdict.payment);
     }
-    return settleGranted(payments, attempt, work, refuse);
+    try {
+      return await settleGranted(c, payments, attempt, work, refuse);
+    } finally {
+      // The ledger's share of verify and settle (the rest of them is the facilitator's).
+      setMetric(c, "ledger", attempt.ledgerMs, "ledger writes inside verify and settle");
+    }
   };
 }
 
@@ -84,6 +90,7 @@ export function x402Route(payments: X402Payments) {
 type Refuse = (error: string | undefined, detail?: string) => Promise<Response>;
 
 async function settleGranted(
+  c: Context,
   payments: X402Payments,
   attempt: PaymentAttempt,
   work: PaidWork,
@@ -92,14 +99,14 @@ async function settleGranted(
   const payment = attempt.payment as Payment;
   let grant: Grant;
   try {
-    grant = await work({ payment, network: attempt.requirements.network });
+    grant = await timed(c, "work", () => work({ payment, network: attempt.requirements.network }));
   } catch (error) {
     // Not granted (busy, offline, a failed service, a wrong wallet named): nothing is settled.
     await payments.reject(payment, (error as Error).message);
     throw error;
   }
   // Should settlement not answer, its outcome is unknown: what was held stays held until recovery asks the chain.
-  const settled = await payments.settle(attempt, grant.sessionId);
+  const settled = await timed(c, "settle", () => payments.settle(attempt, grant.sessionId));
   if (!settled.ok) {
     await grant.undo(settled.reason);
     // Refused before the ledger said `settling` (its own hook aborted): nothing moved, so it is rejected.
@@ -108,12 +115,12 @@ async function settleGranted(
   }
   let answer: Response;
   try {
-    answer = await grant.deliver(settled);
+    answer = await timed(c, "deliver", () => grant.deliver(settled));
   } catch (error) {
     await payments.refundDue(payment, (error as Error).message);
     throw error;
   }
-  await payments.granted(payment, grant.sessionId);
+  await timed(c, "granted", () => payments.granted(payment, grant.sessionId));
   const proof = encodePaymentResponseHeader(settled.response);
   // v1 clients (the upstream React app among them) read the answer under its v1 name.
   answer.headers.set("PAYMENT-RESPONSE", proof);
@@ -126,4 +133,14 @@ function paymentDetail(error: string | undefined): string {
   return error === undefined
     ? "Payment required: pay as `accepts` describes and retry."
     : `Payment refused: ${error}`;
+}
+
+/** Runs one stage of a paid request under a Server-Timing metric, so where the time goes is visible. */
+async function timed<T>(c: Context, stage: string, run: () => Promise<T>): Promise<T> {
+  startTime(c, stage);
+  try {
+    return await run();
+  } finally {
+    endTime(c, stage);
+  }
 }

@@ -67,63 +67,85 @@ export class PaymentLedger {
    * the ledger did not write down first.
    */
   recordFrom(server: x402ResourceServer, logger: Logger): void {
-    server.onAfterVerify(async ({ result, transportContext }) => {
-      const attempt = transportContext as PaymentAttempt;
-      if (!result.isValid) return;
-      // A retry of a purchase granted or under way under the same identifier: never a second row. (Should
-      // the read fail, verification answers with that failure, and this row is rejected by recovery.)
-      const earlier = await attempt.earlier?.catch(() => undefined);
-      if (earlier && ["granted", "verified", "settling", "settled"].includes(earlier.status)) return;
-      const mechanism = mechanismOf(attempt.requirements.network);
-      // The payer is the signer the facilitator verified; the header's own claim only looked things up.
-      const payer = result.payer ? mechanism?.canonical(result.payer) : undefined;
-      if (payer !== attempt.claimed.payer)
-        return abort("payer_mismatch", `the payment's signer is not the payer it names (${payer ?? "none"})`);
-      try {
-        attempt.payment = await this.open({ ...attempt.entry, payer });
-      } catch (error) {
-        attempt.ledgerError = error;
-        return abort("ledger_unavailable", "the payments ledger could not be written; nothing was charged");
-      }
-      if (!attempt.payment) return abort("already_used", "this payment authorization was already used");
-    });
+    // Each hook adds its time to the attempt's, so the x402 path can report the ledger's share.
+    const timed =
+      <C extends { transportContext?: unknown }, R>(hook: (context: C) => Promise<R>) =>
+      async (context: C): Promise<R> => {
+        const started = performance.now();
+        try {
+          return await hook(context);
+        } finally {
+          (context.transportContext as PaymentAttempt).ledgerMs += performance.now() - started;
+        }
+      };
+    server.onAfterVerify(
+      timed(async ({ result, transportContext }) => {
+        const attempt = transportContext as PaymentAttempt;
+        if (!result.isValid) return;
+        // A retry of a purchase granted or under way under the same identifier: never a second row. (Should
+        // the read fail, verification answers with that failure, and this row is rejected by recovery.)
+        const earlier = await attempt.earlier?.catch(() => undefined);
+        if (earlier && ["granted", "verified", "settling", "settled"].includes(earlier.status)) return;
+        const mechanism = mechanismOf(attempt.requirements.network);
+        // The payer is the signer the facilitator verified; the header's own claim only looked things up.
+        const payer = result.payer ? mechanism?.canonical(result.payer) : undefined;
+        if (payer !== attempt.claimed.payer)
+          return abort(
+            "payer_mismatch",
+            `the payment's signer is not the payer it names (${payer ?? "none"})`,
+          );
+        try {
+          attempt.payment = await this.open({ ...attempt.entry, payer });
+        } catch (error) {
+          attempt.ledgerError = error;
+          return abort("ledger_unavailable", "the payments ledger could not be written; nothing was charged");
+        }
+        if (!attempt.payment) return abort("already_used", "this payment authorization was already used");
+      }),
+    );
 
-    server.onBeforeSettle(async ({ transportContext }) => {
-      const attempt = transportContext as PaymentAttempt;
-      const { payment, sessionId } = attempt;
-      if (!payment || !sessionId)
-        return abort("not_recorded", "the payment was not recorded before settlement");
-      try {
-        if (await this.settling(payment.id, sessionId)) return;
-      } catch (error) {
-        attempt.ledgerError = error;
-        return abort("ledger_unavailable", "the payments ledger could not be written; nothing was charged");
-      }
-      return abort("not_settleable", "this payment was already decided (recovered after a restart)");
-    });
+    server.onBeforeSettle(
+      timed(async ({ transportContext }) => {
+        const attempt = transportContext as PaymentAttempt;
+        const { payment, sessionId } = attempt;
+        if (!payment || !sessionId)
+          return abort("not_recorded", "the payment was not recorded before settlement");
+        try {
+          if (await this.settling(payment.id, sessionId)) return;
+        } catch (error) {
+          attempt.ledgerError = error;
+          return abort("ledger_unavailable", "the payments ledger could not be written; nothing was charged");
+        }
+        return abort("not_settleable", "this payment was already decided (recovered after a restart)");
+      }),
+    );
 
-    server.onAfterSettle(async ({ result, transportContext }) => {
-      const { payment } = transportContext as PaymentAttempt;
-      if (!payment) return;
-      // Not written: the row stays `settling`, and recovery asks the chain, which has the answer.
-      await this.settled(payment, result.transaction).catch((err) => {
-        logger.error(
-          { err, payment: payment.id, tx: result.transaction },
-          "settlement not recorded; recovery will",
-        );
-      });
-    });
+    server.onAfterSettle(
+      timed(async ({ result, transportContext }) => {
+        const { payment } = transportContext as PaymentAttempt;
+        if (!payment) return;
+        // Not written: the row stays `settling`, and recovery asks the chain, which has the answer.
+        await this.settled(payment, result.transaction).catch((err) => {
+          logger.error(
+            { err, payment: payment.id, tx: result.transaction },
+            "settlement not recorded; recovery will",
+          );
+        });
+      }),
+    );
 
-    server.onSettleFailure(async ({ error, transportContext }) => {
-      const { payment } = transportContext as PaymentAttempt;
-      // Only the facilitator's answer that it sent nothing says nothing moved; anything else (a timeout, a
-      // transaction sent that failed to confirm) leaves the row `settling` for recovery to ask the chain.
-      if (!payment || !(error instanceof SettleError) || error.transaction) return;
-      const reason = error.errorMessage ?? error.errorReason ?? error.message;
-      await this.failed(payment.id, reason).catch((err) => {
-        logger.error({ err, payment: payment.id }, "failed settlement not recorded; recovery will");
-      });
-    });
+    server.onSettleFailure(
+      timed(async ({ error, transportContext }) => {
+        const { payment } = transportContext as PaymentAttempt;
+        // Only the facilitator's answer that it sent nothing says nothing moved; anything else (a timeout, a
+        // transaction sent that failed to confirm) leaves the row `settling` for recovery to ask the chain.
+        if (!payment || !(error instanceof SettleError) || error.transaction) return;
+        const reason = error.errorMessage ?? error.errorReason ?? error.message;
+        await this.failed(payment.id, reason).catch((err) => {
+          logger.error({ err, payment: payment.id }, "failed settlement not recorded; recovery will");
+        });
+      }),
+    );
   }
 
   find(network: string, asset: string, payer: string, nonce: string): Promise<Payment | undefined> {

@@ -64,6 +64,8 @@ export interface PaymentAttempt {
    */
   earlier?: Promise<Payment | undefined>;
   payment?: Payment;
+  /** Milliseconds the ledger's hooks took inside verify and settle (a Server-Timing metric). */
+  ledgerMs: number;
   sessionId?: string;
   ledgerError?: unknown;
 }
@@ -201,6 +203,7 @@ export class X402Payments {
       claimed,
       identifier,
       extensions: this.#extensions(offer),
+      ledgerMs: 0,
       entry: {
         network: matched.network,
         scheme: matched.scheme,
