@@ -13,8 +13,8 @@ import { startTestPlatform, type TestPlatform } from "./helpers.ts";
 // The issue's rule: bad input gets a clear 4xx. Every refused payment header — malformed, truncated, for
 // another network or asset, too little, outside its time window, badly signed, from an empty wallet — is a
 // 400 or 402 whose `detail` names the problem (our sentence, or x402's or the facilitator's reason), never
-// a 5xx; no money moves, no session opens, and the only thing written is one "rejected" ledger row for an
-// authorization the header carried. Nothing is mocked: anvil, the test USDC and the x402 facilitator are
+// a 5xx; no money moves, no session opens, and nothing is written: the refusal is counted on /metrics, and
+// the ledger never holds a row whose payer or amount only a header claimed. Nothing is mocked: anvil, the test USDC and the x402 facilitator are
 // real, and every payment starts as @x402/evm's client signs it for the server's own 402.
 const ROBOT = "finland-tumbller-01";
 const OTHER_ASSET = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"; // Base Sepolia USDC

@@ -4,9 +4,11 @@ import type { AccessSession } from "./store.ts";
 // How long an answer may be served, counted from the database read it comes from (not from when it was
 // cached): whatever happens to the cache, what it serves is never older than this.
 const TTL_MS = 1000;
-// How long a change keeps fills out. A fill that read the database before the change and lands later than
-// this would have to spend longer than MARK_MS - TTL_MS between leaving this process and reaching the store.
-const MARK_MS = 5 * TTL_MS;
+// How long a change keeps fills out. A fill whose read began before the change and that leaves this
+// process after the mark lapsed carries a TTL of at most readAt + TTL_MS - now <= 0, and is not cached at
+// all; the margin covers a fill that left just before the mark lapsed and is still on its way to the store.
+// Short on purpose: while a mark stands, every lookup of that wallet or token reads the database.
+const MARK_MS = TTL_MS + 500;
 const NONE = "none";
 const CHANGED = "changed";
 
