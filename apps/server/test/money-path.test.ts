@@ -227,7 +227,7 @@ describe("a settlement whose answer was lost", () => {
 });
 
 describe("recovery decides each row once", () => {
-  it("two recovery runs (two instances) over the same rows: each row is worked by one, and a granted row is never made refund_due", async () => {
+  it("two recovery runs (two instances) over the same rows: each row is worked by one; an error stops one row; a granted row is never made refund_due", async () => {
     t = await paidPlatform();
     const ledger = new PaymentLedger(t.platform.database.db);
     const logger = pino({ level: "silent" });
@@ -277,6 +277,25 @@ describe("recovery decides each row once", () => {
     const statuses = await t.platform.database.db.select().from(payments);
     for (const id of settled) expect(statuses.find((p) => p.id === id)?.status).toBe("granted");
     for (const id of verified) expect(statuses.find((p) => p.id === id)?.status).toBe("rejected");
+
+    // One row whose delivery fails stops that row only: the others are decided, it is tried again.
+    const more = await Promise.all([row(200, "settled"), row(201, "settled"), row(202, "settled")]);
+    const failing = more[1]?.id;
+    const flaky = async (payment: Payment) => {
+      if (payment.id === failing) throw new Error("the session store is away");
+      return { granted: payment.sessionId as string };
+    };
+    await instance().run(flaky, drop);
+    const after = await t.platform.database.db.select().from(payments);
+    expect(more.map((r) => after.find((p) => p.id === r.id)?.status)).toEqual([
+      "granted",
+      "settled",
+      "granted",
+    ]);
+    await instance().run(deliver, drop);
+    expect((await t.platform.database.db.select().from(payments)).find((p) => p.id === failing)?.status).toBe(
+      "granted",
+    );
 
     // A loser that still tries to call a granted payment refund_due changes nothing.
     expect(await ledger.refundDue(settled[0] as string, "late loser")).toBe(false);
