@@ -185,6 +185,35 @@ async function lossyFacilitator(
   };
 }
 
+describe("a granted purchase's header, found later", () => {
+  it("is no key to the session once its authorization lapsed: the same header is a replay (409) and the payer's token still drives", async () => {
+    t = await paidPlatform();
+    const robot = ROBOTS[0] as string;
+    const payment = await pay(robot, 4, generatePaymentId());
+    const bought = await purchase(robot, payment);
+    expect(bought.status).toBe(200);
+    const { session } = (await bought.json()) as { session: { token: string } };
+
+    // Within the authorization's time, the same header is the payer's retry: the session again.
+    const retried = await purchase(robot, payment);
+    expect(retried.status).toBe(200);
+    const { token } = ((await retried.json()) as { session: { token: string } }).session;
+    expect((await drive(token)).status).toBe(200);
+
+    // Later (here: its validBefore moved into the past), whoever holds the header gets nothing from it.
+    const nonce = (payment.payload as Eip3009).authorization.nonce.toLowerCase();
+    await t.platform.database.db
+      .update(payments)
+      .set({ validBefore: new Date(Date.now() - 1000) })
+      .where(eq(payments.nonce, nonce));
+    const found = await purchase(robot, payment);
+    expect(found.status).toBe(409);
+    expect(((await found.json()) as { detail: string }).detail).toMatch(/already used/);
+    expect((await drive(token)).status).toBe(200);
+    expect((await drive(session.token)).status).toBe(401); // the retry's token replaced the first one
+  });
+});
+
 describe("a settlement whose answer was lost", () => {
   it("lands late: the ledger never says failed with money moved; recovery grants the session and the retry gets its token", async () => {
     const facilitator = await lossyFacilitator(chain.facilitatorUrl);
@@ -256,6 +285,9 @@ describe("recovery decides each row once", () => {
       Array.from({ length: 20 }, (_, i) => row(100 + i, i % 2 ? "settled" : "verified")),
     );
 
+    // Recovery takes rows last touched before it began: let the clock move past the rows just written.
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+    await tick();
     const delivered: string[] = [];
     const dropped: string[] = [];
     const instance = () =>
@@ -281,6 +313,7 @@ describe("recovery decides each row once", () => {
     // One row whose delivery fails stops that row only: the others are decided, it is tried again.
     const more = await Promise.all([row(200, "settled"), row(201, "settled"), row(202, "settled")]);
     const failing = more[1]?.id;
+    await tick();
     const flaky = async (payment: Payment) => {
       if (payment.id === failing) throw new Error("the session store is away");
       return { granted: payment.sessionId as string };

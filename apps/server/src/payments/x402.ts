@@ -235,8 +235,11 @@ export class X402Payments {
     const earlier = await attempt.earlier;
     if (earlier?.status === "granted") {
       // The very payment that was granted, sent again, was verified the first time (the chain now calls
-      // it used); a re-signed one proves its payer here. Neither is recorded nor settled.
-      if (earlier.payload === entry.payload || result.isValid) return { kind: "repeat", payment: earlier };
+      // it used); a re-signed one proves its payer here. Neither is recorded nor settled. The same header
+      // is taken only while its authorization was valid: whoever finds an old header somewhere (a log, a
+      // proxy) cannot trade it for the session's new token; the payer can always sign again.
+      const resent = earlier.payload === entry.payload && (earlier.validBefore?.getTime() ?? 0) > Date.now();
+      if (resent || result.isValid) return { kind: "repeat", payment: earlier };
     } else if (earlier && UNDER_WAY.includes(earlier.status)) {
       throw new HttpError(
         409,
