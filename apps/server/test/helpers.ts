@@ -48,6 +48,18 @@ export async function testStorage(): Promise<TestStorage> {
   };
 }
 
+/** Paid mode on a running devchain (anvil, its test USDC, its facilitator), paying `payTo` when given. */
+export const localChainEnv = (
+  chain: { readonly facilitatorUrl: string; readonly rpcUrl: string },
+  payTo?: string,
+): Record<string, string> => ({
+  PAYMENT_ENABLED: "true",
+  X402_NETWORK: "local",
+  FACILITATOR_URL: chain.facilitatorUrl,
+  EVM_RPC_URL: chain.rpcUrl,
+  ...(payTo ? { PAYMENT_ADDRESS: payTo } : {}),
+});
+
 /** The ROBOTS value that registers these simulators. */
 export const robotsEnv = (sims: RobotSim[]) =>
   JSON.stringify(sims.map((sim) => ({ host: sim.name, motor_url: sim.motorUrl, camera_url: sim.cameraUrl })));

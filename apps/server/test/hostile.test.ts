@@ -2,7 +2,7 @@ import { type Devchain, startDevchain } from "@robo402/devchain";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configuredId } from "../src/robots/catalog.ts";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // Hostile input, generated: every route of both plans under random methods, ids, query strings, headers
 // (payment headers, tokens, sign-ins, wallets, session ids) and bodies (any JSON, garbage, odd encodings).
@@ -15,10 +15,7 @@ beforeAll(async () => {
   chain = await startDevchain();
   t = await startTestPlatform({
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
+      ...localChainEnv(chain),
       SIMULATED_SERVICES: "true",
       EXECUTE_RATE_LIMIT: "100000",
     },

@@ -12,6 +12,7 @@ import WebSocket from "ws";
 import {
   type CallInit,
   callAs,
+  localChainEnv,
   signUp as signUpAs,
   startTestPlatform,
   type TestPlatform,
@@ -41,11 +42,7 @@ beforeAll(async () => {
   t = await startTestPlatform({
     robots: [],
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
-      PAYMENT_ADDRESS: account(8).address,
+      ...localChainEnv(chain, account(8).address),
       ADMIN_EMAIL: "admin@robo402.test",
       ADMIN_PASSWORD: "admin-password",
       // The owner's robot runs on this machine's loopback: the operator allows it (robots/endpoint-guard.ts).

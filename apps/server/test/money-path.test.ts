@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { payments } from "../src/db/schema.ts";
 import { type Payment, PaymentLedger } from "../src/payments/ledger.ts";
 import { PaymentRecovery } from "../src/payments/recovery.ts";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // The money path as an attacker and a crash meet it. Nothing about payment is mocked: anvil, the test
 // USDC and the x402 facilitator are real. One test puts a proxy in front of the facilitator that loses
@@ -41,11 +41,7 @@ const paidPlatform = (env: Record<string, string> = {}) =>
   startTestPlatform({
     robots: ROBOTS,
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
-      PAYMENT_ADDRESS: payee(),
+      ...localChainEnv(chain, payee()),
       ...env,
     },
   });

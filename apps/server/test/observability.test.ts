@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPlatform, type Platform } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { logContext, REDACTED_PATHS } from "../src/http/request-context.ts";
-import { robotsEnv, type TestStorage, testStorage } from "./helpers.ts";
+import { localChainEnv, robotsEnv, type TestStorage, testStorage } from "./helpers.ts";
 
 // What an operator sees: Prometheus metrics, JSON log lines that name their request, readiness of every
 // dependency, and no secret in any log line. A real paid platform on the local chain, logging as main.ts does.
@@ -39,10 +39,7 @@ beforeAll(async () => {
       SIMULATED_ROBOTS: "",
       SIMULATED_SERVICES: "false",
       ROBOTS: robotsEnv([sim]),
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
+      ...localChainEnv(chain),
       ADMIN_EMAIL: "admin@robo402.test",
       ADMIN_PASSWORD: "correct horse battery staple",
       JWT_SECRET: "a-jwt-secret-that-must-never-appear-in-logs",

@@ -2,7 +2,7 @@ import { Robo402Client, Robo402Error } from "@robo402/client";
 import { type Devchain, startDevchain } from "@robo402/devchain";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // Real chain: anvil with the test USDC and the x402 facilitator; nothing about payment is mocked.
 const ROBOT = "finland-tumbller-01";
@@ -23,11 +23,7 @@ afterEach(async () => {
 const paidPlatform = (env: Record<string, string> = {}) =>
   startTestPlatform({
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
-      PAYMENT_ADDRESS: payee(),
+      ...localChainEnv(chain, payee()),
       ...env,
     },
   });

@@ -8,7 +8,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { payments } from "../src/db/schema.ts";
 import { isAuthorizationUsed } from "../src/payments/evm.ts";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // The rule: bad input gets a clear 4xx. Every refused payment header — malformed, truncated, for
 // another network or asset, too little, outside its time window, badly signed, from an empty wallet — is a
@@ -30,11 +30,7 @@ beforeAll(async () => {
   t = await startTestPlatform({
     robots: [ROBOT],
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
-      PAYMENT_ADDRESS: payee(),
+      ...localChainEnv(chain, payee()),
     },
   });
   const unpaid = await purchase();

@@ -7,7 +7,7 @@ import { startTcpProxy, type TcpProxy } from "../../../e2e/reliability/tcp-proxy
 import { SessionCache } from "../src/access/cache.ts";
 import { type AccessSession, AccessStore } from "../src/access/store.ts";
 import { MemoryKv } from "../src/kv/memory.ts";
-import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // A session's token drives nothing once the answer that ended it (a release, a purchase that replaced
 // it) has been given, though the motor path reads sessions through a cache; and a purchase whose session
@@ -37,11 +37,7 @@ const account = (i: number) => chain.accounts[i] ?? expect.unreachable();
 const paidPlatform = (env: Record<string, string> = {}) =>
   startTestPlatform({
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
-      PAYMENT_ADDRESS: account(8).address,
+      ...localChainEnv(chain, account(8).address),
       ...env,
     },
   });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type CallInit,
   callAs,
+  localChainEnv,
   signUp as signUpAs,
   startTestPlatform,
   type TestPlatform,
@@ -44,11 +45,7 @@ beforeAll(async () => {
   t = await startTestPlatform({
     robots: [ROBOT],
     env: {
-      PAYMENT_ENABLED: "true",
-      X402_NETWORK: "local",
-      FACILITATOR_URL: chain.facilitatorUrl,
-      EVM_RPC_URL: chain.rpcUrl,
-      PAYMENT_ADDRESS: account(8).address,
+      ...localChainEnv(chain, account(8).address),
       ADMIN_EMAIL: "admin@robo402.test",
       ADMIN_PASSWORD: "admin-password",
       ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8",

@@ -91,7 +91,7 @@ export function paidPurchase(
         // must not buy the same time twice.
         held = await access.reserve(payment.payer, robot, payment.id);
       } catch (error) {
-        // The hold may have been written before what failed (a cache that could not be reached).
+        // Should what follows the hold's commit fail (ending the sessions it replaced), the hold is let go.
         await access.abandonFor(payment.id);
         throw error;
       }

@@ -55,11 +55,6 @@ export class ExecuteService {
     private readonly paid?: { readonly networks: readonly PaymentNetwork[] },
   ) {}
 
-  /** Whether calls are paid (false: the plan's free mode). */
-  get paidMode(): boolean {
-    return this.paid !== undefined;
-  }
-
   /** The robot, if it may be called now: 404 unknown, 403 suspended, 409 sold by time, 503 not active. */
   async callable(robotId: string): Promise<CatalogRobot> {
     const robot = await this.catalog.get(robotId);
@@ -133,7 +128,7 @@ export class ExecuteService {
 
   /** The payment session a request names in X-Session-ID (404 when there is none). */
   async session(id: string): Promise<PaymentSession> {
-    const session = /^[0-9a-f-]{36}$/i.test(id) ? await this.store.get(id) : undefined;
+    const session = await this.store.get(id);
     if (!session) throw new HttpError(404, `Payment session ${id} not found.`);
     return session;
   }

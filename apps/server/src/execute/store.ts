@@ -32,6 +32,8 @@ export interface ExecutionFilter {
   readonly offset: number;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The payment_sessions and execution_logs tables. */
 export class ExecuteStore {
   constructor(private readonly db: Db) {}
@@ -42,7 +44,9 @@ export class ExecuteStore {
     return row;
   }
 
+  /** The session `id` names; undefined for none, or for an id that is not a UUID (never sent to the database). */
   async get(id: string): Promise<PaymentSession | undefined> {
+    if (!UUID.test(id)) return undefined;
     const [row] = await this.db.select().from(paymentSessions).where(eq(paymentSessions.id, id));
     return row;
   }

@@ -76,7 +76,7 @@ export class TransferPayments {
   async verify(sessionId: string, txSignature: string): Promise<TransferVerifyResult> {
     if (!this.chains)
       throw new HttpError(409, "Payments are disabled on this server (PAYMENT_ENABLED=false).");
-    const session = /^[0-9a-f-]{36}$/i.test(sessionId) ? await this.store.get(sessionId) : undefined;
+    const session = await this.store.get(sessionId);
     if (!session) throw new HttpError(404, `Payment session ${sessionId} not found.`);
     const network = this.chains.networks.find((accepted) => accepted.id === session.network);
     const verifier = this.chains.verifiers.get(session.network);

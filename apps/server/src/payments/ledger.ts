@@ -24,8 +24,8 @@ export type NewPayment = Pick<
   | "validBefore"
 >;
 
-/** The statuses a crash can leave a payment in, between two steps of its purchase. */
-const UNFINISHED = ["verified", "settling", "settled"] satisfies PaymentStatus[];
+/** The statuses a crash can leave a payment in, between two steps of its purchase: a purchase under way. */
+export const UNFINISHED: readonly PaymentStatus[] = ["verified", "settling", "settled"];
 
 /**
  * The payments table: one row per verified authorization (payer and nonce), written before money moves
@@ -85,7 +85,7 @@ export class PaymentLedger {
         // A retry of a purchase granted or under way under the same identifier: never a second row. (Should
         // the read fail, verification answers with that failure, and this row is rejected by recovery.)
         const earlier = await attempt.earlier?.catch(() => undefined);
-        if (earlier && ["granted", "verified", "settling", "settled"].includes(earlier.status)) return;
+        if (earlier && (earlier.status === "granted" || UNFINISHED.includes(earlier.status))) return;
         const mechanism = mechanismOf(attempt.requirements.network);
         // The payer is the signer the facilitator verified; the header's own claim only looked things up.
         const payer = result.payer ? mechanism?.canonical(result.payer) : undefined;
@@ -232,7 +232,7 @@ export class PaymentLedger {
       .set({ recoveryClaimedUntil: until })
       .where(
         and(
-          inArray(payments.status, UNFINISHED),
+          inArray(payments.status, [...UNFINISHED]),
           lt(payments.updatedAt, before),
           or(isNull(payments.recoveryClaimedUntil), lt(payments.recoveryClaimedUntil, now)),
         ),

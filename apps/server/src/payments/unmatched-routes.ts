@@ -88,13 +88,7 @@ export function unmatchedRoutes(unmatched: UnmatchedTransfers, catalog: RobotCat
         throw new HttpError(403, "Insufficient permissions: requires robot_owner or admin.");
       const query = c.req.valid("query");
       const owned = await catalog.list({ mine: true }, caller);
-      const rows = await unmatched.list({
-        robotIds: owned.map((robot) => robot.id),
-        robotId: query.robot_id,
-        refunded: query.refunded === undefined ? undefined : query.refunded === "true",
-        limit: query.limit,
-        offset: query.offset,
-      });
+      const rows = await unmatched.list({ ...listFilter(query), robotIds: owned.map((robot) => robot.id) });
       return c.json({ unmatched_transfers: rows.map(unmatchedJson) }, 200);
     })
     .openapi(refundRoute("/payments/unmatched/{id}/refund", "the robot's owner"), async (c) => {
@@ -110,18 +104,28 @@ export function adminUnmatchedRoutes(unmatched: UnmatchedTransfers) {
   return new OpenAPIHono<AuthEnv>({ defaultHook: validationHook })
     .openapi(adminList, async (c) => {
       const query = c.req.valid("query");
-      const rows = await unmatched.list({
-        robotId: query.robot_id,
-        refunded: query.refunded === undefined ? undefined : query.refunded === "true",
-        limit: query.limit,
-        offset: query.offset,
-      });
+      const rows = await unmatched.list(listFilter(query));
       return c.json({ unmatched_transfers: rows.map(unmatchedJson) }, 200);
     })
     .openapi(refundRoute("/unmatched-transfers/{id}/refund", "admins"), async (c) => {
       const row = await refundable(unmatched, c.req.valid("param").id);
       return c.json(unmatchedJson(await refund(unmatched, row, c.req.valid("json").refund_tx)), 200);
     });
+}
+
+/** The list's query as the store filters it. */
+function listFilter(query: {
+  robot_id?: string;
+  refunded?: "true" | "false";
+  limit: number;
+  offset: number;
+}) {
+  return {
+    robotId: query.robot_id,
+    refunded: query.refunded === undefined ? undefined : query.refunded === "true",
+    limit: query.limit,
+    offset: query.offset,
+  };
 }
 
 async function refundable(unmatched: UnmatchedTransfers, id: string): Promise<UnmatchedTransfer> {

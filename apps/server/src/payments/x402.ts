@@ -16,7 +16,7 @@ import {
 } from "@x402/extensions/payment-identifier";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
-import type { NewPayment, Payment, PaymentLedger } from "./ledger.ts";
+import { type NewPayment, type Payment, type PaymentLedger, UNFINISHED } from "./ledger.ts";
 import { type Authorization, MECHANISMS, mechanismOf } from "./mechanisms/index.ts";
 import { type Payees, type PaymentNetwork, payeeOn, priceIn } from "./networks.ts";
 
@@ -82,7 +82,6 @@ export type Settlement =
   | { ok: true; txHash: string; response: SettleResponse }
   | { ok: false; reason: string };
 
-const UNDER_WAY: readonly string[] = ["verified", "settling", "settled"];
 // The longest a buyer's authorization may wait between signing and settlement.
 const MAX_TIMEOUT_SECONDS = 120;
 // Offers differ per robot (price, wallet); their requirements are built once each and kept.
@@ -112,11 +111,6 @@ export class X402Payments {
     for (const network of networks)
       this.#server.register(network.id, MECHANISMS[network.family].serverScheme());
     ledger.recordFrom(this.#server, logger);
-  }
-
-  /** The accepted network x402 calls `id`, if any. */
-  network(id: string): PaymentNetwork | undefined {
-    return this.networks.find((network) => network.id === id);
   }
 
   /**
@@ -240,7 +234,7 @@ export class X402Payments {
       // proxy) cannot trade it for the session's new token; the payer can always sign again.
       const resent = earlier.payload === entry.payload && (earlier.validBefore?.getTime() ?? 0) > Date.now();
       if (resent || result.isValid) return { kind: "repeat", payment: earlier };
-    } else if (earlier && UNDER_WAY.includes(earlier.status)) {
+    } else if (earlier && UNFINISHED.includes(earlier.status)) {
       throw new HttpError(
         409,
         `The purchase with payment identifier ${identifier} is still ${earlier.status}; retry in a moment.`,
