@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { Agent } from "undici";
 import { SessionCache } from "./access/cache.ts";
 import { paidAuth, walletHeaderAuth } from "./access/identity.ts";
-import { freePurchase, paidPurchase, recoverPurchase } from "./access/purchase.ts";
+import { freePurchase, isPurchase, paidPurchase, recoverPurchase } from "./access/purchase.ts";
 import { accessRoutes } from "./access/routes.ts";
 import { AccessService } from "./access/service.ts";
 import { AccessStore } from "./access/store.ts";
@@ -279,7 +279,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         recovery
           .run(
             (payment) =>
-              payment.resource.startsWith("access:")
+              isPurchase(payment)
                 ? recoverPurchase(access, payment)
                 : // A call's answer was lost with the process: the caller never got what was paid for.
                   Promise.resolve({ refund: "the call's answer was lost in a restart" }),
@@ -347,7 +347,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     // The plan's transfer-then-verify flow; what reached a robot's wallet and paid nothing is kept for a refund.
     const unmatched = new UnmatchedTransfers(database.db);
     const transfers = new TransferPayments(
-      new ExecuteStore(database.db),
+      executeStore,
       new SpentTransactions(database.db),
       unmatched,
       accounts,

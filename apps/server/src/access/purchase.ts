@@ -30,6 +30,12 @@ export function freePurchase(access: AccessService): PurchaseHandler {
   };
 }
 
+// What the ledger says a time-based purchase bought: `access:<robot>`.
+const PURCHASE = "access:";
+
+/** Whether a ledger payment bought time on a robot (as opposed to a call). */
+export const isPurchase = (payment: Payment): boolean => payment.resource.startsWith(PURCHASE);
+
 export type CrashPoint = "verify" | "lock" | "settle" | "session";
 
 /**
@@ -67,7 +73,7 @@ export function paidPurchase(
           online = access.assertOnline(robot);
           online.catch(() => {}); // awaited by the purchase; a payment refused first never asks
         }
-        return { resource: `access:${robot.id}`, ...termsFor(robot) };
+        return { resource: `${PURCHASE}${robot.id}`, ...termsFor(robot) };
       },
       async repeat(payment) {
         const repeated = payment.sessionId ? await access.reissue(payment.sessionId) : undefined;
