@@ -170,6 +170,13 @@ export const robots = pgTable(
     /** Drive robots: the `robot_host` of the first plan (mDNS name or IP), unique. */
     host: varchar("host", { length: 253 }),
     cameraUrl: varchar("camera_url", { length: 500 }),
+    /**
+     * Robots that dial in over the robot link: SHA-256 (hex) of the device token its owner was shown once.
+     * Rotating it replaces the hash, so the old token stops working at once.
+     */
+    deviceTokenHash: varchar("device_token_hash", { length: 64 }),
+    /** What the robot's kind needs beyond its addresses (a velocity robot's limits), read by that kind's file. */
+    settings: jsonb("settings").$type<Record<string, unknown>>(),
     /** Set by an admin: the robot leaves the listing and its calls get 403, whatever its owner sets. */
     suspendedAt: instant("suspended_at"),
     suspendReason: text("suspend_reason"),
@@ -183,7 +190,11 @@ export const robots = pgTable(
     successRate: doublePrecision("success_rate").notNull().default(1),
     createdAt: instant("created_at").notNull().defaultNow(),
   },
-  (t) => [index("idx_robots_owner").on(t.ownerId), uniqueIndex("robots_host").on(t.host)],
+  (t) => [
+    index("idx_robots_owner").on(t.ownerId),
+    uniqueIndex("robots_host").on(t.host),
+    uniqueIndex("robots_device_token").on(t.deviceTokenHash),
+  ],
 );
 export type RobotRow = typeof robots.$inferSelect;
 
@@ -300,4 +311,16 @@ export type UnmatchedTransferRow = typeof unmatchedTransfers.$inferSelect;
 export const platformSecrets = pgTable("platform_secrets", {
   name: text("name").primaryKey(),
   value: text("value").notNull(),
+});
+
+/**
+ * A stop a robot is owed: its retries ran out while the robot did not answer. Kept in the database, not only
+ * in the shared cache, so that it survives a cache outage or flush and every instance can deliver it once the
+ * robot answers again. The row is deleted when the robot confirms the stop.
+ */
+export const owedStops = pgTable("owed_stops", {
+  /** The registry's robot id (its `robot_host`). */
+  robotId: text("robot_id").primaryKey(),
+  reason: text("reason").notNull(),
+  owedAt: instant("owed_at").notNull().defaultNow(),
 });
