@@ -4,6 +4,16 @@ export const MOTOR_COMMANDS = ["forward", "back", "left", "right", "stop"] as co
 export const MotorCommand = z.enum(MOTOR_COMMANDS);
 export type MotorCommand = z.infer<typeof MotorCommand>;
 
+/**
+ * A velocity robot's command (FrodoBots' rovers take the same): linear and angular speed as fractions of the
+ * robot's own limits, sent about ten times a second while the driver holds a direction.
+ */
+export const Velocity = z.object({
+  linear: z.number().min(-1).max(1),
+  angular: z.number().min(-1).max(1),
+});
+export type Velocity = z.infer<typeof Velocity>;
+
 export const CommandResponse = z.object({
   status: z.literal("ok"),
   command: MotorCommand,
