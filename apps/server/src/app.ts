@@ -56,7 +56,7 @@ import { BREAKER_TIMING } from "./robots/breaker.ts";
 import { RobotCatalog } from "./robots/catalog.ts";
 import { catalogRoutes } from "./robots/catalog-routes.ts";
 import { CatalogStore } from "./robots/catalog-store.ts";
-import { tumbllerDriver } from "./robots/drivers/tumbller.ts";
+import { buildDriver } from "./robots/drivers/index.ts";
 import { checkRobotUrl, guardedDispatcher } from "./robots/endpoint-guard.ts";
 import { MotionGuard } from "./robots/motion.ts";
 import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./robots/registry.ts";
@@ -172,6 +172,9 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         ),
     });
     const resolver = new LocalNameResolver();
+    // Every request to an owner's robot (drive or service) connects through the address guard.
+    const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
+    closers.push(() => ownersDispatcher.close());
     const motion = new MotionGuard(kv, logger, {
       deadmanMs: config.DEADMAN_MS,
       stopAttempts: config.STOP_RETRY_ATTEMPTS,
@@ -182,10 +185,11 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     const robots = new RobotService(
       registry,
       (entry) =>
-        tumbllerDriver(entry, {
+        buildDriver(entry, {
           resolver,
           timeoutMs: config.ROBOT_TIMEOUT_MS,
           cameraTimeoutMs: config.CAMERA_TIMEOUT_MS,
+          ownersDispatcher,
         }),
       motion,
       { intervalMs: config.CAMERA_INTERVAL_MS, timeoutMs: config.CAMERA_TIMEOUT_MS, idleMs: 5000 },
@@ -312,9 +316,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       });
     }
     const sessionEvents = new SessionEvents(pubsub, logger);
-    const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
     const directDispatcher = new Agent();
-    closers.push(() => Promise.all([ownersDispatcher.close(), directDispatcher.close()]));
+    closers.push(() => directDispatcher.close());
     const executorOptions = {
       timeoutMs: config.EXECUTE_TIMEOUT_MS,
       maxResponseBytes: config.EXECUTE_MAX_RESPONSE_BYTES,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { defaultAddresses, parseRobots, RobotRegistry } from "../src/robots/registry.ts";
+import { defaultAddresses } from "../src/robots/drivers/tumbller.ts";
+import { parseRobots, RobotRegistry } from "../src/robots/registry.ts";
 import { LocalNameResolver } from "../src/robots/resolver.ts";
 
 describe("robot registry", () => {

@@ -37,11 +37,18 @@ export const RobotStatus = z.enum(["active", "inactive", "maintenance"]);
 export type RobotStatus = z.infer<typeof RobotStatus>;
 
 /**
- * How the platform talks to the robot: `http-service` sells services per call at `endpoint`; `tumbller`
- * is the Tumbller firmware sold by time ("drive"), with `host` as its `robot_host`.
+ * The kinds of robot the platform can talk to (the server's robots/drivers/ has a file for each, which says
+ * what it sells): `http-service` sells services per call at `endpoint`; `tumbller` is the Tumbller's HTTP
+ * firmware sold by time ("drive"), with `host` as its `robot_host`. The database's `driver` column takes
+ * this list too.
  */
-export const RobotDriver = z.enum(["http-service", "tumbller"]);
+export const ROBOT_KINDS = ["http-service", "tumbller"] as const;
+export const RobotDriver = z.enum(ROBOT_KINDS);
 export type RobotDriver = z.infer<typeof RobotDriver>;
+
+/** What buying a robot gets: a session of live control ("time") or one execution ("calls"). */
+export const RobotSells = z.enum(["time", "calls"]);
+export type RobotSells = z.infer<typeof RobotSells>;
 
 const HttpUrl = z
   .string()
@@ -64,29 +71,24 @@ const RobotFields = {
   endpoint: HttpUrl,
   status: RobotStatus.optional(),
   camera_url: HttpUrl.nullable().optional(),
+  /** What the robot's kind needs beyond its addresses (a velocity robot's limits); its kind checks it. */
+  settings: z.record(z.string(), z.unknown()).nullable().optional(),
 };
 
-export const RobotCreate = z
-  .object({
-    ...RobotFields,
-    driver: RobotDriver.default("http-service"),
-    /** Tumbller robots only: the `robot_host` buyers name (mDNS name or IPv4). */
-    host: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .regex(
-        /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/,
-        "must be an mDNS name like finland-tumbller-01 or an IPv4 address",
-      )
-      .optional(),
-  })
-  .superRefine((robot, ctx) => {
-    if (robot.driver === "tumbller" && !robot.host)
-      ctx.addIssue({ code: "custom", path: ["host"], message: "is required for a tumbller robot" });
-    if (robot.driver === "http-service" && robot.host)
-      ctx.addIssue({ code: "custom", path: ["host"], message: "is only for tumbller robots" });
-  });
+export const RobotCreate = z.object({
+  ...RobotFields,
+  driver: RobotDriver.default("http-service"),
+  /** Robots sold by time only: the `robot_host` buyers name (mDNS name or IPv4). */
+  host: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(
+      /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/,
+      "must be an mDNS name like finland-tumbller-01 or an IPv4 address",
+    )
+    .optional(),
+});
 export type RobotCreate = z.infer<typeof RobotCreate>;
 
 export const RobotUpdate = z
@@ -116,6 +118,8 @@ export const RobotResponse = z.object({
   services: z.array(z.string()),
   status: RobotStatus,
   driver: RobotDriver,
+  /** From its kind: "time" is bought with `/api/v1/access/purchase` and driven, "calls" with `/execute`. */
+  sells: RobotSells,
   /** Drive robots: the `robot_host` to buy with `/api/v1/access/purchase`. */
   host: z.string().nullable(),
   /** Only its owner and admins see where a robot is reached. */

@@ -1,3 +1,4 @@
+import { ROBOT_KINDS } from "@robo402/protocol";
 import { sql } from "drizzle-orm";
 import {
   boolean,
@@ -141,10 +142,6 @@ export type UserRow = typeof users.$inferSelect;
 export const ROBOT_STATUSES = ["active", "inactive", "maintenance"] as const;
 export type RobotStatus = (typeof ROBOT_STATUSES)[number];
 
-/** How the platform talks to a robot: a driver each (see robots/drivers). */
-export const ROBOT_DRIVERS = ["http-service", "tumbller"] as const;
-export type RobotDriverKind = (typeof ROBOT_DRIVERS)[number];
-
 /**
  * The one registry: pay-per-call service robots and the Tumbllers sold by time ("drive") alike. The
  * counters are kept in the same transaction as each execution's outcome, so the listing never recomputes.
@@ -166,7 +163,8 @@ export const robots = pgTable(
     services: jsonb("services").$type<string[]>().notNull(),
     endpoint: varchar("endpoint", { length: 500 }).notNull(),
     status: varchar("status", { length: 50, enum: ROBOT_STATUSES }).notNull().default("active"),
-    driver: varchar("driver", { length: 50, enum: ROBOT_DRIVERS }).notNull().default("http-service"),
+    /** The robot's kind (the protocol's list, a file each in robots/drivers): how it is reached, what it sells. */
+    driver: varchar("driver", { length: 50, enum: ROBOT_KINDS }).notNull().default("http-service"),
     /** Drive robots: the `robot_host` of the first plan (mDNS name or IP), unique. */
     host: varchar("host", { length: 253 }),
     cameraUrl: varchar("camera_url", { length: 500 }),

@@ -5,6 +5,7 @@ import { payeeOn } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
 import { type Caller, type RobotCatalog, trimDecimal } from "../robots/catalog.ts";
 import type { CatalogRobot } from "../robots/catalog-store.ts";
+import { robotKind } from "../robots/drivers/index.ts";
 import type { ExecutionOutcome } from "./executor.ts";
 import type { ChargedTo, ExecutionRecorder } from "./record.ts";
 import type { ExecuteStore, ExecutionFilter, ExecutionLog, PaymentSession, SessionFilter } from "./store.ts";
@@ -59,7 +60,7 @@ export class ExecuteService {
   async callable(robotId: string): Promise<CatalogRobot> {
     const robot = await this.catalog.get(robotId);
     if (robot.suspendedAt) throw new HttpError(403, `Robot ${robot.name} is suspended by an administrator.`);
-    if (robot.driver !== "http-service")
+    if (robotKind(robot.driver).sells !== "calls")
       throw new HttpError(
         409,
         `Robot ${robot.name} is sold by time, not per call: buy a session with POST /api/v1/access/purchase {"robot_host": "${robot.host}"}.`,

@@ -11,6 +11,8 @@ import type {
   ExecutionTally,
   NewCatalogRobot,
 } from "./catalog-store.ts";
+import { robotKind } from "./drivers/index.ts";
+import type { Registration, RobotKind } from "./drivers/kind.ts";
 import type { RobotEntry } from "./registry.ts";
 
 /** Who asks: enough of an account to decide what it may see and change. */
@@ -86,6 +88,16 @@ export class RobotCatalog {
   }
 
   async create(input: RobotCreate, caller: Caller): Promise<CatalogRobot> {
+    const kind = robotKind(input.driver);
+    if (kind.sells === "time" && !input.host)
+      throw new HttpError(422, `host is required: a ${input.driver} robot is bought by its robot_host.`);
+    if (kind.sells === "calls" && input.host)
+      throw new HttpError(
+        422,
+        `host is only for robots sold by time; a ${input.driver} robot is called by its id.`,
+      );
+    const settings = settingsFor(kind, input.driver, input.settings);
+    refuseRegistration(kind, { endpoint: input.endpoint, cameraUrl: input.camera_url ?? null });
     const endpoint = await this.#checked("endpoint", input.endpoint);
     const cameraUrl = input.camera_url ? await this.#checked("camera_url", input.camera_url) : null;
     let robot: CatalogRobot;
@@ -97,12 +109,13 @@ export class RobotCatalog {
         price: input.price,
         walletAddress: input.wallet_address,
         solanaAddress: input.solana_address ?? null,
-        services: input.driver === "tumbller" ? ["drive"] : input.services,
+        services: kind.sells === "time" ? [...kind.services] : input.services,
         endpoint,
         cameraUrl,
         status: input.status ?? "active",
         driver: input.driver,
         host: input.host ?? null,
+        settings,
       });
     } catch (error) {
       if (isUniqueViolation(error))
@@ -124,11 +137,18 @@ export class RobotCatalog {
       solanaAddress: patch.solana_address,
       status: patch.status,
     };
+    const kind = robotKind(robot.driver);
     if (patch.services) {
-      if (robot.driver === "tumbller")
-        throw new HttpError(422, "A tumbller robot sells 'drive' (time-based control) only.");
+      if (kind.sells === "time")
+        throw new HttpError(422, `A ${robot.driver} robot sells '${kind.services.join("', '")}' only.`);
       changes.services = patch.services;
     }
+    if (patch.settings !== undefined) changes.settings = settingsFor(kind, robot.driver, patch.settings);
+    if (patch.endpoint || patch.camera_url)
+      refuseRegistration(kind, {
+        endpoint: patch.endpoint ?? robot.endpoint,
+        cameraUrl: patch.camera_url === undefined ? robot.cameraUrl : patch.camera_url,
+      });
     if (patch.endpoint) changes.endpoint = await this.#checked("endpoint", patch.endpoint);
     if (patch.camera_url !== undefined)
       changes.cameraUrl = patch.camera_url && (await this.#checked("camera_url", patch.camera_url));
@@ -172,15 +192,16 @@ export class RobotCatalog {
     for (const { entry, price, payTo, solanaPayTo } of drive) {
       await this.store.upsertConfigured({
         name: entry.id,
-        description: "Tumbller self-balancing robot with a camera: drive it live, paid by time.",
+        description: robotKind(entry.driver).description,
         price,
         walletAddress: payTo,
         solanaAddress: solanaPayTo ?? null,
         services: ["drive"],
         endpoint: entry.motorUrl,
         cameraUrl: entry.cameraUrl,
-        driver: "tumbller",
+        driver: entry.driver,
         host: entry.id,
+        settings: entry.settings ?? null,
       });
     }
     await this.store.retireUnconfigured(
@@ -234,9 +255,11 @@ export function configuredId(name: string): string {
 function toEntry(row: CatalogRobot): RobotEntry {
   return {
     id: row.host ?? row.id,
-    driver: "tumbller",
+    driver: row.driver,
     motorUrl: row.endpoint,
     cameraUrl: row.cameraUrl ?? row.endpoint,
+    settings: row.settings,
+    ...(row.ownerId && { ownerId: row.ownerId }),
     listing: {
       robotId: row.id,
       price: row.price,
@@ -263,6 +286,7 @@ export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
     services: robot.services,
     status: robot.status,
     driver: robot.driver,
+    sells: robotKind(robot.driver).sells,
     host: robot.host,
     ...(manager && { endpoint: robot.endpoint, camera_url: robot.cameraUrl }),
     suspended: robot.suspendedAt !== null,
@@ -273,6 +297,20 @@ export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
       success_rate: robot.successRate,
     },
   };
+}
+
+/** The kind's own settings as it reads them (null when it has none); a 422 naming what is wrong otherwise. */
+function settingsFor(kind: RobotKind, name: string, settings: unknown): Record<string, unknown> | null {
+  const parsed = kind.settings.safeParse(settings ?? null);
+  if (parsed.success) return parsed.data as Record<string, unknown> | null;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `settings.${issue.path.join(".")}` : "settings";
+  throw new HttpError(422, `${where} refused for a ${name} robot: ${issue?.message ?? "invalid"}`);
+}
+
+function refuseRegistration(kind: RobotKind, registration: Registration): void {
+  const reason = kind.checkRegistration(registration);
+  if (reason) throw new HttpError(422, reason);
 }
 
 /** PostgreSQL's numeric(20,6) reads "0.050000"; people read "0.05". */

@@ -1,13 +1,24 @@
 import { readFileSync } from "node:fs";
+import type { RobotDriver } from "@robo402/protocol";
 import { z } from "zod";
+import { tumbllerKind } from "./drivers/tumbller.ts";
 
-/** A robot the platform may talk to. Nothing outside this registry is ever contacted. */
+/** A robot sold by time that the platform may talk to. Nothing outside this registry is ever contacted. */
 export interface RobotEntry {
   /** The canonical `robot_host` (lower case): an mDNS name or an IPv4 address. */
   readonly id: string;
-  readonly driver: "tumbller";
+  /** Its kind (robots/drivers), which builds its driver from the rest of this entry. */
+  readonly driver: RobotDriver;
+  /** Where the platform calls it; a kind it does not call over HTTP leaves these unused. */
   readonly motorUrl: string;
   readonly cameraUrl: string;
+  /** The kind's own settings (`robots.settings`), valid for its kind's schema. */
+  readonly settings?: Record<string, unknown> | null;
+  /**
+   * The account that registered it. Its addresses are an owner's word and are called only through the
+   * connect-time address guard; absent for the robots the operator configured (ROBOTS, simulators).
+   */
+  readonly ownerId?: string;
   /** How the marketplace sells it; absent until the catalog has listed it. */
   readonly listing?: Listing;
 }
@@ -27,13 +38,7 @@ export interface Listing {
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export const isIpv4 = (host: string) => IPV4.test(host);
-
-/** The first plan's rules: an IP serves motor and camera; a name is `NAME.local` and `NAME-cam.local`. */
-export function defaultAddresses(host: string): { motorUrl: string; cameraUrl: string } {
-  if (isIpv4(host)) return { motorUrl: `http://${host}`, cameraUrl: `http://${host}` };
-  return { motorUrl: `http://${host}.local`, cameraUrl: `http://${host}-cam.local` };
-}
+const isIpv4 = (host: string) => IPV4.test(host);
 
 const Host = z
   .string()
@@ -53,8 +58,9 @@ const RobotSpec = z.preprocess(
 );
 const RobotSpecs = z.array(RobotSpec);
 
+// The robots an operator lists are the Tumbller's HTTP firmware on the operator's network.
 function toEntry(spec: z.infer<typeof RobotSpec>): RobotEntry {
-  const fallback = defaultAddresses(spec.host);
+  const fallback = tumbllerKind.addresses(spec.host);
   return {
     id: spec.host,
     driver: "tumbller",

@@ -9,7 +9,7 @@ export async function startSimulatedRobots(
   const sims = await Promise.all(names.map((name) => startRobotSim({ name })));
   const entries = sims.map((sim) => ({
     id: sim.name.toLowerCase(),
-    driver: "tumbller" as const,
+    driver: "tumbller" as const, // robot-sim speaks the Tumbller's HTTP firmware
     motorUrl: sim.motorUrl,
     cameraUrl: sim.cameraUrl,
   }));

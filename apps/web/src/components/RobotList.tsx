@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { useDriveAvailability } from "../api/queries.ts";
 import { usdc } from "../x402/networks.ts";
 
-const isDrive = (robot: RobotResponse) => robot.driver === "tumbller";
+const isDrive = (robot: RobotResponse) => robot.sells === "time";
 
 /** The robots as cards: what each sells, its price, and whether a drive robot is free now. */
 export function RobotList({ robots }: { robots: RobotResponse[] }) {

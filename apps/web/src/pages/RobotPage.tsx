@@ -20,7 +20,7 @@ export function RobotPage() {
           An admin suspended this robot: it cannot be bought now.
         </p>
       )}
-      {data.driver === "tumbller" ? <DrivePanel robot={data} /> : <ExecuteForm robot={data} />}
+      {data.sells === "time" ? <DrivePanel robot={data} /> : <ExecuteForm robot={data} />}
     </>
   );
 }

@@ -1,9 +1,11 @@
+import { isIPv4 } from "node:net";
 import type { MotorCommand } from "@robo402/protocol";
 import { request } from "undici";
 import { z } from "zod";
 import { RobotBusyError, type RobotDriver, type RobotInfo, RobotUnavailableError } from "../driver.ts";
 import type { RobotEntry } from "../registry.ts";
 import type { LocalNameResolver } from "../resolver.ts";
+import type { TimeKind } from "./kind.ts";
 
 export interface TumbllerOptions {
   readonly resolver: LocalNameResolver;
@@ -21,6 +23,26 @@ const InfoBody = z.object({
   mdns_name: z.string().optional(),
   ip: z.string().optional(),
 });
+
+/** The first plan's rules: an IP serves motor and camera; a name is `NAME.local` and `NAME-cam.local`. */
+export function defaultAddresses(host: string): { motorUrl: string; cameraUrl: string } {
+  if (isIPv4(host)) return { motorUrl: `http://${host}`, cameraUrl: `http://${host}` };
+  return { motorUrl: `http://${host}.local`, cameraUrl: `http://${host}-cam.local` };
+}
+
+/**
+ * The Tumbller HTTP kind: the firmware's motor board and ESP-EYE camera board, each on port 80, called by
+ * the platform. Its public name stays "tumbller", which existing clients send.
+ */
+export const tumbllerKind: TimeKind = {
+  sells: "time",
+  services: ["drive"],
+  description: "Tumbller self-balancing robot with a camera: drive it live, paid by time.",
+  settings: z.null(),
+  addresses: defaultAddresses,
+  checkRegistration: () => null,
+  driver: (entry, context) => tumbllerDriver(entry, context),
+};
 
 /** The Tumbller's HTTP firmware: motor board and ESP-EYE camera board, each on port 80. */
 export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): RobotDriver {
