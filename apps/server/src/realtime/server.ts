@@ -1,8 +1,8 @@
 import { WebSocketServer } from "ws";
 
-// What a client may send in one WebSocket message, as for an HTTP body; `ws` closes a socket that
-// sends more with 1009 before buffering it.
-const MAX_MESSAGE_BYTES = 64 * 1024;
+// What a client may send in one WebSocket message; `ws` closes a socket that sends more with 1009 before
+// buffering it. A robot link's camera frame is the largest message (robot-link caps it at 1 MiB).
+const MAX_MESSAGE_BYTES = 1024 * 1024 + 4;
 
 /**
  * The `websocket` option of `@hono/node-server`'s `serve`: without it `upgradeWebSocket` routes cannot

@@ -1,0 +1,114 @@
+import type { LinkInfo, MotorCommand } from "@robo402/protocol";
+import { request } from "undici";
+import { z } from "zod";
+
+// A QVGA JPEG from the ESP-EYE is tens of kilobytes; the link carries at most this much per frame.
+export const MAX_FRAME_BYTES = 1024 * 1024;
+const MAX_INFO_BYTES = 16 * 1024;
+// The ESP-EYE answers 503 to a request that starts within 100 ms of the previous one.
+const CAMERA_SPACING_MS = 100;
+
+// The firmware sends `hostname`; the first plan calls the same field `mdns_name`.
+const InfoBody = z.object({
+  hostname: z.string().optional(),
+  mdns_name: z.string().optional(),
+  ip: z.string().optional(),
+});
+
+/** A board's answer that is not what the firmware sends: `busy` is the camera's 503, not an outage. */
+export class BoardError extends Error {
+  constructor(
+    message: string,
+    readonly busy = false,
+  ) {
+    super(message);
+    this.name = "BoardError";
+  }
+}
+
+/**
+ * The Tumbller's two boards on the LAN, spoken to as the firmware wants: one request at a time per board,
+ * `Connection: close`, and no camera request within 100 ms of the last.
+ */
+export class Tumbller {
+  #motorTurn: Promise<unknown> = Promise.resolve();
+  #cameraTurn: Promise<unknown> = Promise.resolve();
+  #lastCameraAt = 0;
+
+  constructor(
+    readonly motorUrl: string,
+    readonly cameraUrl: string,
+    private readonly timeoutMs = 3000,
+  ) {}
+
+  command(command: MotorCommand): Promise<void> {
+    return this.#motor(async () => {
+      await this.#get(this.motorUrl, `/motor/${command}`, MAX_INFO_BYTES);
+    });
+  }
+
+  info(): Promise<LinkInfo> {
+    return this.#motor(async () => {
+      const body = await this.#get(this.motorUrl, "/info", MAX_INFO_BYTES);
+      const parsed = InfoBody.safeParse(safeJson(body.toString("utf8")));
+      if (!parsed.success) throw new BoardError("motor board sent an /info that is not the firmware's JSON");
+      return { name: parsed.data.hostname ?? parsed.data.mdns_name ?? null, ip: parsed.data.ip ?? null };
+    });
+  }
+
+  frame(): Promise<Buffer> {
+    const run = this.#cameraTurn.then(async () => {
+      const wait = this.#lastCameraAt + CAMERA_SPACING_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.#lastCameraAt = Date.now();
+      return this.#get(this.cameraUrl, "/getImage", MAX_FRAME_BYTES, true);
+    });
+    this.#cameraTurn = run.catch(() => {});
+    return run;
+  }
+
+  #motor<T>(call: () => Promise<T>): Promise<T> {
+    const run = this.#motorTurn.then(call);
+    this.#motorTurn = run.catch(() => {});
+    return run;
+  }
+
+  async #get(base: string, path: string, limit: number, camera = false): Promise<Buffer> {
+    const board = camera ? "camera" : "motor";
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(`${base}${path}`, {
+        method: "GET",
+        // The firmware closes every connection; saying so spares a socket it would not reuse.
+        reset: true,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new BoardError(`${board} board unreachable at ${base} (${(error as Error).message})`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        response.body.destroy();
+        throw new BoardError(`${board} board answered more than ${limit} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    if (camera && response.statusCode === 503)
+      throw new BoardError("camera busy (503: asked within 100 ms of another frame)", true);
+    if (response.statusCode !== 200) throw new BoardError(`${board} board answered ${response.statusCode}`);
+    return Buffer.concat(chunks);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,2 @@
+export { type Boards, type Bridge, type BridgeEvent, type BridgeOptions, startBridge } from "./bridge.ts";
+export { BoardError, Tumbller } from "./firmware.ts";
