@@ -59,6 +59,7 @@ import { CatalogStore } from "./robots/catalog-store.ts";
 import { buildDriver } from "./robots/drivers/index.ts";
 import { checkRobotUrl, guardedDispatcher } from "./robots/endpoint-guard.ts";
 import { MotionGuard } from "./robots/motion.ts";
+import { OwedStopStore } from "./robots/owed-stops.ts";
 import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./robots/registry.ts";
 import { LocalNameResolver } from "./robots/resolver.ts";
 import { robotListRoutes, robotRoutes } from "./robots/routes.ts";
@@ -175,7 +176,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     // Every request to an owner's robot (drive or service) connects through the address guard.
     const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
     closers.push(() => ownersDispatcher.close());
-    const motion = new MotionGuard(kv, logger, {
+    const motion = new MotionGuard(kv, new OwedStopStore(database.db), logger, {
       deadmanMs: config.DEADMAN_MS,
       stopAttempts: config.STOP_RETRY_ATTEMPTS,
       stopMaxDelayMs: config.STOP_RETRY_MAX_DELAY_MS,
@@ -223,12 +224,13 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       (url) => checkRobotUrl(url, { allowedNetworks: config.ROBOT_NETWORKS_ALLOWED }),
       logger,
       async (entries) => {
-        // A robot leaving the registry (deleted or moved) is stopped and its driver let go first.
+        // A robot leaving the registry (deleted or moved) or suspended loses its session and is stopped
+        // (its driver let go after).
         const kept = new Set(entries.map((entry) => entry.id));
-        for (const gone of robots.list().filter((entry) => !kept.has(entry.id))) {
-          const holder = await access.holder(gone);
-          if (holder) await access.release(holder);
-        }
+        for (const gone of robots.list().filter((entry) => !kept.has(entry.id)))
+          await access.endHolder(gone, "deleted");
+        for (const suspended of entries.filter((entry) => entry.listing?.suspended))
+          await access.endHolder(suspended, "suspended");
         robots.reload(entries);
       },
       () => pubsub.publish(CATALOG_CHANNEL, instance),

@@ -118,6 +118,25 @@ describe("paid mode: a session's token stops driving with the answer that ends i
     await racing;
     expect((await motor(token)).status).toBe(401);
   });
+
+  it("a command that read its session before the release answered does not move the robot after it", async () => {
+    t = await paidPlatform();
+    const token = (await clientFor(5).buy(ROBOT)).session.token ?? expect.unreachable();
+    const [sim] = platform().sims;
+    // Its read finds the session live, then waits while the release commits and is answered.
+    const { read, resume } = holdNextRead();
+    const racing = motor(token);
+    await read;
+    expect((await release(token)).status).toBe(200);
+    resume();
+    const late = await racing;
+    expect(late.status).toBe(409);
+    expect(await late.json()).toEqual({
+      detail: "This session has ended (released, expired or replaced); buy a new one to drive.",
+    });
+    expect(sim?.commands().at(-1)?.command).toBe("stop");
+    expect(sim?.moving()).toBeNull();
+  });
 });
 
 // The same guarantees one level down, through the steps of a paid purchase called on the service of a

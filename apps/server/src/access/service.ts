@@ -31,6 +31,8 @@ const GRANT_ATTEMPTS = 3;
 const QUOTE_TRUSTS_ANSWER_MS = 10_000;
 // A held robot waits this long for its payment to settle before the sweeper may free it.
 const SETTLE_HOLD_MS = 5 * 60_000;
+// How long a release waits for its robot to confirm the stop before answering anyway.
+const STOP_WAIT_MS = 2000;
 
 export const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 const newToken = () => randomBytes(32).toString("base64url");
@@ -145,12 +147,27 @@ export class AccessService extends EventEmitter<AccessEvents> {
     return session ? toSessionResponse(session, new Date()) : { active: false };
   }
 
-  /** Ends a session and stops its robot. */
-  async release(session: AccessSession): Promise<AccessSession> {
+  /**
+   * Ends a session and stops its robot. Answers once the robot confirmed the stop (or, if it does not
+   * answer, after STOP_WAIT_MS, the stop then retried and owed): a command sent after the answer finds
+   * the session ended, and one already on its way reached the robot before the stop.
+   */
+  async release(session: AccessSession, reason: StopReason = "released"): Promise<AccessSession> {
     const ended = await this.store.release(session.id, new Date());
     if (!ended) throw new HttpError(404, "No active session to release.");
-    await this.#ended(ended, "released");
+    const { stopped } = await this.#ended(ended, reason);
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     return ended;
+  }
+
+  /** Ends whoever holds `robot` (it was suspended or deleted) and stops it; nothing when nobody does. */
+  async endHolder(robot: RobotEntry, reason: StopReason): Promise<void> {
+    const holder = await this.holder(robot);
+    if (!holder) return;
+    // Another instance may end it first (every instance hears of the change): that is not an error.
+    await this.release(holder, reason).catch((error) => {
+      if (!(error instanceof HttpError && error.status === 404)) throw error;
+    });
   }
 
   /** The live session of a wallet, if any (cached: this is on every motor command's path). */
@@ -334,18 +351,30 @@ export class AccessService extends EventEmitter<AccessEvents> {
     return cached.session && cached.session.expiresAt > new Date() ? cached.session : undefined;
   }
 
-  async #ended(session: AccessSession, reason: StopReason, stopRobot = true): Promise<void> {
-    // Forgotten before the stop goes out, so no cached grant lets a command slip in behind it.
+  /** Ends what a session may do, then stops its robot: resolves when the stop is under way (not confirmed). */
+  async #ended(
+    session: AccessSession,
+    reason: StopReason,
+    stopRobot = true,
+  ): Promise<{ stopped: Promise<unknown> }> {
+    // Forgotten and fenced before the stop goes out, so no cached grant, nor a command that read the
+    // session just before its end, moves the robot behind it.
     await this.#forget(session.wallet, session.tokenHash);
+    await this.robots
+      .fence(session.id, session.expiresAt)
+      .catch((err) =>
+        this.logger.error({ err, session: session.id }, "session end not fenced in the shared store"),
+      );
     this.logger.info({ robot: session.robotId, wallet: session.wallet, reason }, "access ended");
     this.emit("ended", session);
-    if (stopRobot) this.#stop(session.robotId, reason);
+    return { stopped: stopRobot ? this.#stop(session.robotId, reason) : Promise.resolve() };
   }
 
-  #stop(robotId: string, reason: StopReason): void {
+  #stop(robotId: string, reason: StopReason): Promise<unknown> {
     const robot = this.robots.lookup(robotId);
-    if (robot) void this.robots.stop(robot, reason);
-    else this.logger.warn({ robot: robotId, reason }, "session ended for a robot no longer registered");
+    if (robot) return this.robots.stop(robot, reason);
+    this.logger.warn({ robot: robotId, reason }, "session ended for a robot no longer registered");
+    return Promise.resolve();
   }
 }
 

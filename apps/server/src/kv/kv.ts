@@ -8,6 +8,11 @@ export interface Kv {
   del(key: string): Promise<void>;
   /** Sets `key` to `value` only if it is absent (atomically, across processes with Redis); true if this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Sets `key` unless `unlessKey` exists, in one step (atomically across processes with Redis); true if
+   * it set it. A write that a fence (`unlessKey`) must be able to refuse.
+   */
+  setUnless(key: string, value: string, ttlMs: number, unlessKey: string): Promise<boolean>;
   /** Marks `key` taken if it is absent (`setIfAbsent` with no value to speak of); true if this call took it. */
   claim(key: string, ttlMs: number): Promise<boolean>;
   /**

@@ -26,6 +26,12 @@ export class MemoryKv implements Kv {
     return true;
   }
 
+  async setUnless(key: string, value: string, ttlMs: number, unlessKey: string): Promise<boolean> {
+    if (this.#live(unlessKey)) return false;
+    this.#put(key, value, Date.now() + ttlMs);
+    return true;
+  }
+
   claim(key: string, ttlMs: number): Promise<boolean> {
     return this.setIfAbsent(key, "1", ttlMs);
   }

@@ -25,6 +25,11 @@ const UNLEASE_SCRIPT = `
 if redis.call("GET", KEYS[1]) == ARGV[1] then redis.call("DEL", KEYS[1]) end
 return 0`;
 
+const SET_UNLESS_SCRIPT = `
+if redis.call("EXISTS", KEYS[2]) == 1 then return 0 end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1`;
+
 export class RedisKv implements Kv {
   readonly #redis: Redis;
 
@@ -73,6 +78,11 @@ export class RedisKv implements Kv {
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     return (await this.#redis.set(key, value, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK";
+  }
+
+  async setUnless(key: string, value: string, ttlMs: number, unlessKey: string): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(ttlMs));
+    return (await this.#redis.eval(SET_UNLESS_SCRIPT, 2, key, unlessKey, value, ttl)) === 1;
   }
 
   claim(key: string, ttlMs: number): Promise<boolean> {

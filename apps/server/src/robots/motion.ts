@@ -14,84 +14,157 @@ export interface MotionOptions {
 
 export type StopOutcome = "confirmed" | "owed" | "owed_delivered";
 
-export type StopReason = "expired" | "released" | "replaced" | "deadman" | "shutdown";
+export type StopReason =
+  | "expired"
+  | "released"
+  | "replaced"
+  | "deadman"
+  | "shutdown"
+  | "suspended"
+  | "deleted";
+
+/** Where stops the retries could not deliver are kept (the database: robots/owed-stops.ts). */
+export interface OwedStops {
+  owe(robotId: string, reason: string): Promise<void>;
+  paid(robotId: string): Promise<void>;
+  /** Why `robotId` is owed a stop; null when it is not. */
+  reason(robotId: string): Promise<string | null>;
+  list(): Promise<{ robotId: string; reason: string }[]>;
+}
+
+/** A motion command for a session that has ended: nothing was sent. */
+export class SessionEndedError extends Error {}
 
 // How often a stop the retries could not deliver is tried again (the robot's breaker spaces the real asks).
 const OWED_STOP_PROBE_MS = 1000;
+// How often this process looks for stops owed by any process (one may have gone away).
+const OWED_STOP_SCAN_MS = 5000;
+// A session's end fences its commands this long past its paid time (a token is refused after that anyway).
+const FENCE_MARGIN_MS = 60_000;
 
 /**
- * Keeps moving machines under control. Motion commands arm a dead-man timer: a driver that goes
- * silent for `deadmanMs` gets its robot stopped. Stops are retried until the robot confirms.
+ * Keeps moving machines under control. Motion commands arm a dead-man timer before they go out: a
+ * driver that goes silent (or a command that hangs) for `deadmanMs` gets its robot stopped.
  *
- * The last motion command's stamp lives in the shared store, so with several server processes the
- * one whose timer fires stops the robot only if no other process has passed a newer command since.
+ * The last motion command's stamp, with its deadline, lives in the shared store: with several server
+ * processes the one whose timer fires stops the robot only if no other process has passed a newer
+ * command since, and every process scans for stamps past their deadline, so a robot whose driving
+ * process died is stopped by another.
  *
- * A stop that runs out of retries (the robot is unreachable) is owed: it is written to the shared store,
- * where any process can take it over, and sent as soon as the robot answers again.
+ * A session's end writes a fence that its later commands cannot pass (the stamp is written only where
+ * there is no fence, in one step), and the end's stop waits for this process's commands already past it.
+ *
+ * A stop that runs out of retries (the robot is unreachable) is owed: it is kept in the database, where
+ * any process finds it, and sent as soon as the robot answers again.
  */
 export class MotionGuard {
   readonly #instance = randomUUID();
+  #seq = 0;
   readonly #armed = new Map<string, { timer: NodeJS.Timeout; driver: RobotDriver }>();
+  readonly #sending = new Map<string, Set<Promise<unknown>>>();
   readonly #stopping = new Map<string, Promise<boolean>>();
+  // How many stops each robot confirmed (to see one that overtook a command).
+  readonly #stopped = new Map<string, number>();
   readonly #owed = new Map<string, NodeJS.Timeout>();
   readonly #retryingOwed = new Set<string>();
+  readonly #scans: NodeJS.Timeout[] = [];
   #closed = false;
 
   constructor(
     private readonly kv: Kv,
+    private readonly owedStops: OwedStops,
     private readonly logger: Logger,
     private readonly options: MotionOptions,
   ) {}
 
-  /** Sends a driver's command; throws what the driver throws. */
-  async drive(robotId: string, driver: RobotDriver, command: MotorCommand): Promise<void> {
-    await driver.command(command);
+  /**
+   * Sends a driver's command; throws what the driver throws, and SessionEndedError when `session` has
+   * ended (nothing sent). `deadmanMs`: this robot's own dead-man time, when it has one.
+   */
+  async drive(
+    robotId: string,
+    driver: RobotDriver,
+    command: MotorCommand,
+    session?: string,
+    deadmanMs = this.options.deadmanMs,
+  ): Promise<void> {
     if (command === "stop") {
       this.#disarm(robotId);
+      await driver.command(command);
       await this.kv.del(this.#key(robotId));
       return;
     }
-    // The robot is moving now: the timer is armed before anything else can fail. Should the shared stamp
-    // not be written (the store is away), the dead-man stops the robot without asking it.
-    let stamp: string | undefined = `${this.#instance}:${randomUUID()}`;
-    this.#disarm(robotId);
-    const timer = setTimeout(() => void this.#deadman(robotId, driver, stamp), this.options.deadmanMs);
-    timer.unref();
-    this.#armed.set(robotId, { timer, driver });
+    const deadline = Date.now() + deadmanMs;
+    const stamp = `${this.#instance}/${++this.#seq}/${deadline}`;
+    // Armed before anything can fail or hang: should the stamp not be shared (the store is away), the
+    // dead-man stops the robot without asking it.
+    this.#arm(robotId, driver, deadmanMs, stamp);
+    const sending = this.#send(robotId, driver, command, session, stamp, deadmanMs);
+    const sends = this.#sending.get(robotId) ?? new Set();
+    this.#sending.set(robotId, sends);
+    sends.add(sending);
+    const stopsBefore = this.#stopped.get(robotId);
     try {
-      await this.kv.set(this.#key(robotId), stamp, this.options.deadmanMs * 4);
-    } catch (error) {
-      stamp = undefined;
-      throw error;
+      await sending;
+    } finally {
+      sends.delete(sending);
+      if (sends.size === 0) this.#sending.delete(robotId);
     }
+    // A stop that did not wait for this command (the dead-man's, for a command that hung) may have
+    // reached the robot first: the robot is stopped again, behind it.
+    if (this.#stopped.get(robotId) !== stopsBefore) void this.stop(robotId, driver, "deadman");
+  }
+
+  /** Refuses every later command of `session` on every process (see drive). Written before its stop. */
+  async fence(session: string, expiresAt: Date): Promise<void> {
+    await this.kv.set(
+      this.#fenceKey(session),
+      "1",
+      Math.max(0, expiresAt.getTime() - Date.now()) + FENCE_MARGIN_MS,
+    );
   }
 
   /**
-   * Stops a robot, retrying with backoff until it answers 200 or the attempts run out. Concurrent
-   * requests for the same robot share one delivery. Resolves to whether the robot confirmed.
+   * Stops a robot, retrying with backoff until it answers 200 or the attempts run out. It goes out after
+   * the commands this process is sending to the robot (but a dead-man's). Concurrent requests for the same robot share one
+   * delivery. Resolves to whether the robot confirmed.
    */
   stop(robotId: string, driver: RobotDriver, reason: StopReason): Promise<boolean> {
     this.#disarm(robotId);
     const inFlight = this.#stopping.get(robotId);
     if (inFlight) return inFlight;
-    const delivery = this.#deliverStop(robotId, driver, reason).finally(() => this.#stopping.delete(robotId));
+    // A dead-man's stop does not wait: any command still on its way is older than the silence, so hung.
+    const before = reason === "deadman" ? [] : [...(this.#sending.get(robotId) ?? [])];
+    const delivery = Promise.allSettled(before)
+      .then(() => this.#deliverStop(robotId, driver, reason))
+      .finally(() => this.#stopping.delete(robotId));
     this.#stopping.set(robotId, delivery);
     return delivery;
+  }
+
+  /**
+   * Starts this process's scans over the robots `robots` lists: stamps past their deadline (their
+   * process died or stalled) and stops owed in the database.
+   */
+  watch(robots: () => { id: string; driver: RobotDriver }[]): void {
+    const scan = (every: number, run: () => Promise<void>) => {
+      const timer = setInterval(() => void run(), every);
+      timer.unref();
+      this.#scans.push(timer);
+      void run();
+    };
+    scan(this.options.deadmanMs / 4, () => this.#takeOverdue(robots()));
+    scan(OWED_STOP_SCAN_MS, () => this.#adoptOwed(robots()));
   }
 
   /** A server going away is control lapsing: robots it was driving are stopped before it exits. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#scans) clearInterval(timer);
     for (const [robotId, { driver }] of this.#armed) void this.stop(robotId, driver, "shutdown");
     await Promise.all(this.#stopping.values());
     for (const timer of this.#owed.values()) clearInterval(timer);
     this.#owed.clear();
-  }
-
-  /** Takes over the stop another process owes this robot, if any (it may have gone away). */
-  async adopt(robotId: string, driver: RobotDriver): Promise<void> {
-    if (this.#owed.has(robotId) || this.#closed) return;
-    if ((await this.kv.get(this.#owedKey(robotId))) !== null) this.#watch(robotId, driver);
   }
 
   /** The robot answered again: a stop it is owed goes out now rather than at the next probe. */
@@ -99,20 +172,73 @@ export class MotionGuard {
     if (this.#owed.has(robotId)) void this.#payOwed(robotId, driver);
   }
 
-  /** `stamp`: this motion's, as shared; undefined when it could not be shared (then nobody else can vouch). */
-  async #deadman(robotId: string, driver: RobotDriver, stamp: string | undefined): Promise<void> {
+  async #send(
+    robotId: string,
+    driver: RobotDriver,
+    command: MotorCommand,
+    session: string | undefined,
+    stamp: string,
+    deadmanMs: number,
+  ): Promise<void> {
+    const ttl = deadmanMs * 4;
+    const shared = session
+      ? await this.kv.setUnless(this.#key(robotId), stamp, ttl, this.#fenceKey(session))
+      : await this.kv.set(this.#key(robotId), stamp, ttl).then(() => true);
+    if (!shared) throw new SessionEndedError("the session has ended");
+    await driver.command(command);
+  }
+
+  #arm(robotId: string, driver: RobotDriver, deadmanMs: number, stamp: string): void {
+    this.#disarm(robotId);
+    const timer = setTimeout(() => void this.#deadman(robotId, driver, stamp), deadmanMs);
+    timer.unref();
+    this.#armed.set(robotId, { timer, driver });
+  }
+
+  async #deadman(robotId: string, driver: RobotDriver, stamp: string): Promise<void> {
     this.#armed.delete(robotId);
     try {
-      if (stamp !== undefined && (await this.kv.get(this.#key(robotId))) !== stamp) return;
+      // Only a newer motion, from any process, stands this one down. No stamp at all means a stop went
+      // out, perhaps before this command reached the robot: stopping again is safe.
+      const current = await this.kv.get(this.#key(robotId));
+      if (current !== null && current !== stamp) return;
     } catch (error) {
       // Without the shared stamp we cannot tell whether another process is driving: stopping is safe.
       this.logger.warn({ robot: robotId, err: error }, "dead-man check could not read the shared stamp");
     }
-    this.logger.info(
-      { robot: robotId, deadmanMs: this.options.deadmanMs },
-      "driver went silent; stopping robot",
-    );
+    this.logger.info({ robot: robotId }, "driver went silent; stopping robot");
     await this.stop(robotId, driver, "deadman");
+  }
+
+  /** Stops robots whose stamp is past its deadline by a quarter of the dead-man time: nobody stopped them. */
+  async #takeOverdue(robots: { id: string; driver: RobotDriver }[]): Promise<void> {
+    const overdueAt = Date.now() - this.options.deadmanMs / 4;
+    for (const { id, driver } of robots) {
+      try {
+        const stamp = await this.kv.get(this.#key(id));
+        const deadline = Number(stamp?.split("/")[2]);
+        if (!stamp || !(deadline < overdueAt) || this.#stopping.has(id)) continue;
+        // One process takes it over.
+        if (!(await this.kv.claim(`deadman-taken:${stamp}`, this.options.deadmanMs * 4))) continue;
+        this.logger.warn(
+          { robot: id, stamp },
+          "dead-man past its deadline (its process is gone?); stopping robot",
+        );
+        await this.stop(id, driver, "deadman");
+      } catch (err) {
+        this.logger.warn({ robot: id, err }, "could not check the robot's dead-man stamp");
+      }
+    }
+  }
+
+  async #adoptOwed(robots: { id: string; driver: RobotDriver }[]): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const owed = new Set((await this.owedStops.list()).map((row) => row.robotId));
+      for (const { id, driver } of robots) if (owed.has(id)) this.#watchOwed(id, driver);
+    } catch (err) {
+      this.logger.warn({ err }, "could not look for owed stops");
+    }
   }
 
   async #deliverStop(robotId: string, driver: RobotDriver, reason: StopReason): Promise<boolean> {
@@ -120,6 +246,7 @@ export class MotionGuard {
     for (let attempt = 1; attempt <= stopAttempts; attempt++) {
       try {
         await driver.command("stop");
+        this.#stopped.set(robotId, (this.#stopped.get(robotId) ?? 0) + 1);
         await this.kv.del(this.#key(robotId)).catch(() => {});
         this.logger.info({ robot: robotId, reason, attempt }, "robot stopped");
         this.options.onStop?.(reason, "confirmed");
@@ -146,15 +273,15 @@ export class MotionGuard {
 
   async #owe(robotId: string, driver: RobotDriver, reason: StopReason): Promise<void> {
     try {
-      await this.kv.set(this.#owedKey(robotId), reason);
+      await this.owedStops.owe(robotId, reason);
     } catch (error) {
-      this.logger.error({ robot: robotId, err: error }, "owed stop not recorded in the shared store");
+      this.logger.error({ robot: robotId, err: error }, "owed stop not recorded in the database");
     }
     this.logger.warn({ robot: robotId, reason }, "stop owed; it goes out when the robot answers again");
-    this.#watch(robotId, driver);
+    this.#watchOwed(robotId, driver);
   }
 
-  #watch(robotId: string, driver: RobotDriver): void {
+  #watchOwed(robotId: string, driver: RobotDriver): void {
     if (this.#owed.has(robotId) || this.#closed) return;
     const timer = setInterval(() => void this.#payOwed(robotId, driver), OWED_STOP_PROBE_MS);
     timer.unref();
@@ -165,17 +292,18 @@ export class MotionGuard {
     if (this.#retryingOwed.has(robotId)) return;
     this.#retryingOwed.add(robotId);
     try {
-      const reason = await this.kv.get(this.#owedKey(robotId));
+      // Paid already (by another process) means the robot may have a new driver: not stopped again.
+      const reason = await this.owedStops.reason(robotId);
       if (reason !== null) {
         await driver.command("stop");
-        await this.kv.del(this.#owedKey(robotId));
+        await this.owedStops.paid(robotId);
         this.logger.info({ robot: robotId, reason }, "owed stop delivered; robot stopped");
         this.options.onStop?.(reason, "owed_delivered");
       }
       clearInterval(this.#owed.get(robotId));
       this.#owed.delete(robotId);
     } catch {
-      // Still unreachable (or the shared store is away): the next probe tries again.
+      // Still unreachable (or the database is away): the next probe tries again.
     } finally {
       this.#retryingOwed.delete(robotId);
     }
@@ -190,8 +318,8 @@ export class MotionGuard {
     return `deadman:${robotId}`;
   }
 
-  #owedKey(robotId: string): string {
-    return `stop-owed:${robotId}`;
+  #fenceKey(session: string): string {
+    return `session-ended:${session}`;
   }
 }
 

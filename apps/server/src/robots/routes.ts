@@ -91,8 +91,8 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
       motor,
       async (c) => {
         const { command } = c.req.valid("param");
-        const { robot } = await auth.controller(c);
-        await robots.command(robot, command);
+        const { robot, session } = await auth.controller(c);
+        await robots.command(robot, command, session.id);
         return c.json({ status: "ok" as const, command }, 200);
       },
       (result, c): undefined => {

@@ -5,7 +5,7 @@ import { HttpError } from "../http/errors.ts";
 import { BoardBreaker, type BreakerOptions, guardDriver } from "./breaker.ts";
 import { CameraFeed, type CameraOptions, type CameraShare, type Frame } from "./camera.ts";
 import { type RobotDriver, type RobotInfo, RobotUnavailableError } from "./driver.ts";
-import type { MotionGuard, StopReason } from "./motion.ts";
+import { type MotionGuard, SessionEndedError, type StopReason } from "./motion.ts";
 import type { RobotEntry, RobotRegistry } from "./registry.ts";
 
 export type DriverFactory = (entry: RobotEntry) => RobotDriver;
@@ -14,8 +14,6 @@ export type DriverFactory = (entry: RobotEntry) => RobotDriver;
 const INFO_CACHE_MS = 1000;
 // A frame younger than this says the camera is up.
 const CAMERA_SEEN_MS = 5000;
-// How often this process looks for stops that another one owes and may not live to deliver.
-const OWED_STOP_SCAN_MS = 5000;
 
 export interface RobotEvents {
   /** A robot's motor board stopped answering this process. */
@@ -32,7 +30,6 @@ export class RobotService extends EventEmitter<RobotEvents> {
   readonly #drivers = new Map<string, RobotDriver>();
   readonly #cameras = new Map<string, CameraFeed>();
   readonly #info = new Map<string, { at: number; info: Promise<RobotInfo | null>; answered?: true }>();
-  readonly #owedScan: NodeJS.Timeout;
 
   constructor(
     private readonly registry: RobotRegistry,
@@ -44,9 +41,7 @@ export class RobotService extends EventEmitter<RobotEvents> {
     private readonly logger: Logger,
   ) {
     super();
-    this.#owedScan = setInterval(() => void this.#adoptOwedStops(), OWED_STOP_SCAN_MS);
-    this.#owedScan.unref();
-    void this.#adoptOwedStops();
+    motion.watch(() => this.registry.list().map((entry) => ({ id: entry.id, driver: this.#driver(entry) })));
   }
 
   /** The registered robot named `host`; anything else is refused before any request leaves. */
@@ -122,13 +117,24 @@ export class RobotService extends EventEmitter<RobotEvents> {
     return asked.info;
   }
 
-  async command(entry: RobotEntry, command: MotorCommand): Promise<void> {
+  /** Sends a session's command to its robot: 409 when the session ended meanwhile. */
+  async command(entry: RobotEntry, command: MotorCommand, session?: string): Promise<void> {
     try {
-      await this.motion.drive(entry.id, this.#driver(entry), command);
+      await this.motion.drive(entry.id, this.#driver(entry), command, session);
     } catch (error) {
       if (error instanceof RobotUnavailableError) throw new HttpError(503, `Robot ${error.message}`);
+      if (error instanceof SessionEndedError)
+        throw new HttpError(
+          409,
+          "This session has ended (released, expired or replaced); buy a new one to drive.",
+        );
       throw error;
     }
+  }
+
+  /** Refuses the session's commands from now on, on every instance (before its robot is stopped). */
+  fence(session: string, expiresAt: Date): Promise<void> {
+    return this.motion.fence(session, expiresAt);
   }
 
   stop(entry: RobotEntry, reason: StopReason): Promise<boolean> {
@@ -178,16 +184,7 @@ export class RobotService extends EventEmitter<RobotEvents> {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#owedScan);
     await Promise.all([...this.#cameras.values()].map((feed) => feed.close()));
-  }
-
-  async #adoptOwedStops(): Promise<void> {
-    for (const entry of this.registry.list()) {
-      await this.motion
-        .adopt(entry.id, this.#driver(entry))
-        .catch((err) => this.logger.warn({ robot: entry.id, err }, "could not look for an owed stop"));
-    }
   }
 
   #driver(entry: RobotEntry): RobotDriver {
