@@ -1,5 +1,5 @@
-import { afterEach, expect, it } from "vitest";
-import { eventually, sleep, startTestPlatform, type TestPlatform, wallet } from "./helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { callAs, eventually, sleep, startTestPlatform, type TestPlatform, wallet } from "./helpers.ts";
 
 const ROBOT = "finland-tumbller-01";
 const DRIVER = wallet(1);
@@ -50,4 +50,48 @@ it("a robot that misses the stop gets it again until it answers", async () => {
   expect(sim?.commands().some((c) => c.command === "stop")).toBe(false);
   sim?.setFaults("motor", {});
   expect(await eventually(() => sim?.commands().at(-1)?.command === "stop", 3000)).toBe(true);
+});
+
+describe("an admin's suspension or a deletion ends the robot's session and stops it", () => {
+  async function drivenWithAdmin() {
+    t = await startTestPlatform({
+      env: { ADMIN_EMAIL: "admin@robo402.test", ADMIN_PASSWORD: "admin-password" },
+    });
+    const login = await callAs(t, "/api/auth/login", undefined, {
+      method: "POST",
+      body: { email: "admin@robo402.test", password: "admin-password" },
+    });
+    const admin = ((await login.json()) as { access_token: string }).access_token;
+    const listed = (await (await callAs(t, "/api/admin/robots", admin)).json()) as {
+      robots: { id: string; host: string | null }[];
+    };
+    const id = listed.robots.find((robot) => robot.host === ROBOT)?.id ?? expect.unreachable();
+    expect((await t.purchase(DRIVER, ROBOT)).status).toBe(200);
+    expect((await t.request("/api/v1/robot/motor/forward", { wallet: DRIVER })).status).toBe(200);
+    expect(t.sims[0]?.moving()).toBe("forward");
+    return { admin, id };
+  }
+
+  async function expectEnded() {
+    const [sim] = t.sims;
+    expect(sim?.commands().at(-1)?.command).toBe("stop");
+    expect(sim?.moving()).toBeNull();
+    expect(await (await t.request("/api/v1/access/status", { wallet: DRIVER })).json()).toEqual({
+      active: false,
+    });
+    expect((await t.request("/api/v1/robot/motor/forward", { wallet: DRIVER })).status).toBe(403);
+    expect(sim?.moving()).toBeNull();
+  }
+
+  it("suspended by an admin", async () => {
+    const { admin, id } = await drivenWithAdmin();
+    expect((await callAs(t, `/api/admin/robots/${id}/suspend`, admin, { method: "POST" })).status).toBe(200);
+    await expectEnded();
+  });
+
+  it("deleted", async () => {
+    const { admin, id } = await drivenWithAdmin();
+    expect((await callAs(t, `/api/robots/${id}`, admin, { method: "DELETE" })).status).toBe(204);
+    await expectEnded();
+  });
 });
