@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Kv, PubSub } from "../kv/index.ts";
-import { RobotBusyError, type RobotDriver } from "./driver.ts";
+import { RobotBadAnswerError, RobotBusyError, type RobotDriver } from "./driver.ts";
 
 export interface Frame {
   readonly jpeg: Uint8Array;
@@ -28,11 +28,14 @@ export interface CameraShare {
 }
 
 // On the channel: one message per poll, the JPEG in base64 (channels carry strings).
-type Shared = { from: string; at: number; jpeg: string } | { from: string; at: number; error: string };
+// `bad` marks a camera that answered with something not a JPEG (a 502 for viewers, not an outage).
+type Shared =
+  | { from: string; at: number; jpeg: string }
+  | { from: string; at: number; error: string; bad?: true };
 
 interface Listener {
   frame(frame: Frame): void;
-  failed?(reason: string): void;
+  failed?(error: Error): void;
 }
 
 /**
@@ -48,7 +51,7 @@ interface Listener {
 export class CameraFeed {
   readonly #listeners = new Set<Listener>();
   #latest: Frame | undefined;
-  #lastError: string | undefined;
+  #lastError: Error | undefined;
   #running: Promise<void> | undefined;
   readonly #wake = new AbortController();
   #lastDemand = 0;
@@ -93,7 +96,7 @@ export class CameraFeed {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         unsubscribe();
-        reject(new Error(this.#lastError ?? "camera timed out"));
+        reject(this.#lastError ?? new Error("camera timed out"));
       }, this.options.timeoutMs + this.options.intervalMs);
       const unsubscribe = this.#listen({
         frame: (frame) => {
@@ -101,10 +104,10 @@ export class CameraFeed {
           unsubscribe();
           resolve(frame);
         },
-        failed: (reason) => {
+        failed: (error) => {
           clearTimeout(timer);
           unsubscribe();
-          reject(new Error(reason));
+          reject(error);
         },
       });
     });
@@ -112,7 +115,7 @@ export class CameraFeed {
 
   /** Why the last poll failed; undefined once a frame arrives again. */
   get lastError(): string | undefined {
-    return this.#lastError;
+    return this.#lastError?.message;
   }
 
   /** The most recent frame, however old (for status pages). */
@@ -168,8 +171,13 @@ export class CameraFeed {
     } catch (error) {
       // A busy camera is asked again on the next round; viewers keep waiting for that frame.
       if (error instanceof RobotBusyError) return;
-      this.#fail((error as Error).message);
-      shared = { from: this.share.instance, at: Date.now(), error: (error as Error).message };
+      this.#fail(error as Error);
+      shared = {
+        from: this.share.instance,
+        at: Date.now(),
+        error: (error as Error).message,
+        ...(error instanceof RobotBadAnswerError && { bad: true as const }),
+      };
     }
     await this.share.pubsub.publish(this.#channel, JSON.stringify(shared)).catch(() => {});
   }
@@ -202,7 +210,7 @@ export class CameraFeed {
     }
     if (shared.from === this.share.instance) return;
     if ("jpeg" in shared) this.#deliver({ jpeg: Buffer.from(shared.jpeg, "base64"), at: shared.at });
-    else this.#fail(shared.error);
+    else this.#fail(shared.bad ? new RobotBadAnswerError("camera", shared.error) : new Error(shared.error));
   }
 
   #deliver(frame: Frame): void {
@@ -211,11 +219,11 @@ export class CameraFeed {
     for (const listener of [...this.#listeners]) listener.frame(frame);
   }
 
-  #fail(reason: string): void {
+  #fail(error: Error): void {
     if (this.#lastError === undefined)
-      this.logger.warn({ robot: this.robotId, err: reason }, "camera frame failed");
-    this.#lastError = reason;
-    for (const listener of [...this.#listeners]) listener.failed?.(reason);
+      this.logger.warn({ robot: this.robotId, err: error.message }, "camera frame failed");
+    this.#lastError = error;
+    for (const listener of [...this.#listeners]) listener.failed?.(error);
   }
 
   get #channel(): string {

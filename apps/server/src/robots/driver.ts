@@ -42,3 +42,17 @@ export class RobotBusyError extends RobotUnavailableError {
     this.name = "RobotBusyError";
   }
 }
+
+/**
+ * The board answered 200 with something its firmware never sends (a camera answer that is not a JPEG):
+ * none of it is passed on. Not an outage, so no breaker opens over it; the viewer gets a 502.
+ */
+export class RobotBadAnswerError extends Error {
+  constructor(
+    readonly board: "motor" | "camera",
+    readonly reason: string,
+  ) {
+    super(`${board} ${reason}`);
+    this.name = "RobotBadAnswerError";
+  }
+}

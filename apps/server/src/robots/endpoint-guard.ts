@@ -1,4 +1,4 @@
-import { type LookupAddress, lookup as lookupCallback } from "node:dns";
+import type { LookupAddress } from "node:dns";
 import { lookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
@@ -115,27 +115,59 @@ export async function checkRobotUrl(url: string, policy: EndpointPolicy): Promis
   return reason ? { ok: false, reason } : { ok: true, url: parsed.href };
 }
 
+const familyNumber = (family: number | string | undefined) =>
+  family === "IPv4" ? 4 : family === "IPv6" ? 6 : typeof family === "number" ? family : 0;
+
+const notFound = (hostname: string) =>
+  Object.assign(new Error(`${hostname} has no address of the family asked for`), { code: "ENOTFOUND" });
+
+/** Every address a name has (tests pass their own resolver). */
+export type AddressLookup = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemLookup: AddressLookup = (hostname) => lookup(hostname, { all: true });
+
+// A motor board closes every connection, so each command dials again: one lookup per name this often
+// keeps a command's overhead low. The addresses dialled are still the ones judged, so a rebinding inside
+// this window changes nothing.
+const LOOKUP_CACHE_MS = 2000;
+const LOOKUP_CACHE_NAMES = 1000;
+
 /**
  * An undici dispatcher that refuses, at connect time, any address checkRobotUrl would refuse: the address
  * actually dialled, so a name that resolved to a public address at registration and to 127.0.0.1 now
  * (DNS rebinding) is still refused. Refusals reject the request with EndpointRefusedError.
  */
-export function guardedDispatcher(policy: EndpointPolicy): Dispatcher {
+export function guardedDispatcher(policy: EndpointPolicy, resolve: AddressLookup = systemLookup): Dispatcher {
   const networks = parseNetworks(policy.allowedNetworks);
+  const cache = new Map<string, { at: number; addresses: Promise<LookupAddress[]> }>();
+  const addressesOf = (hostname: string): Promise<LookupAddress[]> => {
+    const cached = cache.get(hostname);
+    if (cached && Date.now() - cached.at < LOOKUP_CACHE_MS) return cached.addresses;
+    if (cache.size >= LOOKUP_CACHE_NAMES) cache.clear();
+    const addresses = resolve(hostname);
+    cache.set(hostname, { at: Date.now(), addresses });
+    addresses.catch(() => cache.delete(hostname));
+    return addresses;
+  };
   const guardedLookup: LookupFunction = (hostname, options, callback) => {
-    lookupCallback(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return callback(error, "", 0);
-      const reason = refuseAddresses(
-        hostname,
-        addresses.map((entry) => entry.address),
-        networks,
-      );
-      if (reason) return callback(new EndpointRefusedError(reason), "", 0);
-      // Node asks for every address when it races IPv4 and IPv6 (autoSelectFamily), else for one.
-      if (options.all) return callback(null, addresses);
-      const [first] = addresses;
-      callback(null, first?.address ?? "", first?.family ?? 0);
-    });
+    addressesOf(hostname).then(
+      (all) => {
+        const reason = refuseAddresses(
+          hostname,
+          all.map((entry) => entry.address),
+          networks,
+        );
+        if (reason) return callback(new EndpointRefusedError(reason), "", 0);
+        const family = familyNumber(options.family);
+        const addresses = family ? all.filter((entry) => entry.family === family) : all;
+        // Node asks for every address when it races IPv4 and IPv6 (autoSelectFamily), else for one.
+        if (options.all) return callback(null, addresses);
+        const [first] = addresses;
+        if (!first) return callback(notFound(hostname), "", 0);
+        callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, "", 0),
+    );
   };
   const connector = buildConnector({ lookup: guardedLookup });
   return new Agent({

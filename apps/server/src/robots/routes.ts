@@ -159,18 +159,22 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
     })
     .openapi(status, async (c) => {
       const robot = robots.find(c.req.valid("query").robot_host);
+      // The first plan's fields name the operator's own robots on its network. An owner's robot sits on
+      // the owner's network: its public address or DNS name would tell anyone where to reach (or attack)
+      // the owner's home, so anyone asking sees null.
+      const shown = robot.ownerId === undefined;
       const [info, cameraOnline, camera, holder] = await Promise.all([
         robots.info(robot),
         robots.cameraOnline(robot),
-        robots.cameraAddress(robot),
+        shown ? robots.cameraAddress(robot) : { name: null, ip: null },
         access.holder(robot),
       ]);
       return c.json(
         {
           robot_host: robot.id,
           motor_online: info !== null,
-          motor_ip: info?.ip ?? null,
-          motor_mdns: info?.name ?? null,
+          motor_ip: shown ? (info?.ip ?? null) : null,
+          motor_mdns: shown ? (info?.name ?? null) : null,
           camera_online: cameraOnline,
           camera_ip: camera.ip,
           camera_mdns: camera.name,

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
 import { BoardBreaker, type BreakerOptions, guardDriver } from "./breaker.ts";
 import { CameraFeed, type CameraOptions, type CameraShare, type Frame } from "./camera.ts";
-import { type RobotDriver, type RobotInfo, RobotUnavailableError } from "./driver.ts";
+import { RobotBadAnswerError, type RobotDriver, type RobotInfo, RobotUnavailableError } from "./driver.ts";
 import { type MotionGuard, SessionEndedError, type StopReason } from "./motion.ts";
 import type { RobotEntry, RobotRegistry } from "./registry.ts";
 
@@ -145,7 +145,11 @@ export class RobotService extends EventEmitter<RobotEvents> {
     try {
       return await this.camera(entry).frame();
     } catch (error) {
-      throw new HttpError(503, `Robot ${(error as Error).message}`);
+      // The camera answered, but not with a picture: the platform's upstream is at fault, not down.
+      throw new HttpError(
+        error instanceof RobotBadAnswerError ? 502 : 503,
+        `Robot ${(error as Error).message}`,
+      );
     }
   }
 

@@ -2,16 +2,19 @@ import { isIPv4 } from "node:net";
 import type { MotorCommand } from "@robo402/protocol";
 import { request } from "undici";
 import { z } from "zod";
-import { RobotBusyError, type RobotDriver, type RobotInfo, RobotUnavailableError } from "../driver.ts";
+import {
+  RobotBadAnswerError,
+  RobotBusyError,
+  type RobotDriver,
+  type RobotInfo,
+  RobotUnavailableError,
+} from "../driver.ts";
+import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
-import type { LocalNameResolver } from "../resolver.ts";
-import type { TimeKind } from "./kind.ts";
+import type { DriverContext, Registration, TimeKind } from "./kind.ts";
 
-export interface TumbllerOptions {
-  readonly resolver: LocalNameResolver;
-  readonly timeoutMs: number;
-  readonly cameraTimeoutMs: number;
-}
+/** What the driver needs; an owner's robot is refused without the address guard to call it through. */
+export type TumbllerOptions = Omit<DriverContext, "ownersDispatcher"> & Partial<DriverContext>;
 
 // A QVGA JPEG from the ESP-EYE is tens of kilobytes; anything far larger is not a camera frame.
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -40,15 +43,40 @@ export const tumbllerKind: TimeKind = {
   description: "Tumbller self-balancing robot with a camera: drive it live, paid by time.",
   settings: z.null(),
   addresses: defaultAddresses,
-  checkRegistration: () => null,
+  checkRegistration: ({ endpoint, cameraUrl }: Registration) =>
+    bareOrigin("endpoint", endpoint) ?? (cameraUrl === null ? null : bareOrigin("camera_url", cameraUrl)),
   driver: (entry, context) => tumbllerDriver(entry, context),
 };
+
+// The driver appends the firmware's own paths; a path or query an owner adds would aim its requests
+// somewhere else on that host.
+function bareOrigin(field: string, url: string): string | null {
+  const { pathname, search, hash } = new URL(url);
+  if (pathname === "/" && !search && !hash) return null;
+  return `${field} must be the board's address only, like http://robot.example.com:8080: a tumbller robot's URLs take no path, query or fragment (the platform adds the firmware's paths).`;
+}
+
+const isJpeg = (body: Buffer, type: string | undefined) =>
+  // Every JPEG opens with SOI (FF D8) and a marker (FF); the firmware labels it image/jpeg.
+  body.length > 3 &&
+  body[0] === 0xff &&
+  body[1] === 0xd8 &&
+  body[2] === 0xff &&
+  (type === undefined || type.split(";")[0]?.trim().toLowerCase() === "image/jpeg");
 
 /** The Tumbller's HTTP firmware: motor board and ESP-EYE camera board, each on port 80. */
 export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): RobotDriver {
   const { resolver } = options;
+  // An owner's addresses are its word: every connection goes through the address guard.
+  const dispatcher = entry.ownerId ? options.ownersDispatcher : undefined;
+  if (entry.ownerId && !dispatcher)
+    throw new Error(`robot '${entry.id}' is an owner's and is called only through the address guard`);
 
-  async function get(board: "motor" | "camera", path: string, limit: number): Promise<Buffer> {
+  async function get(
+    board: "motor" | "camera",
+    path: string,
+    limit: number,
+  ): Promise<{ body: Buffer; type: string | undefined }> {
     const base = board === "motor" ? entry.motorUrl : entry.cameraUrl;
     const timeoutMs = board === "motor" ? options.timeoutMs : options.cameraTimeoutMs;
     let url: string;
@@ -58,11 +86,13 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
       throw new RobotUnavailableError(board, `name ${new URL(base).hostname} did not resolve`);
     }
     try {
-      const response = await request(`${url}${path}`, {
+      // The firmware's path from the board's root: nothing an address carries after its host is kept.
+      const response = await request(new URL(path, url), {
         method: "GET",
         // The firmware serves one client and closes every connection; saying so up front spares undici
         // an error (with its stack trace) per request for a socket it hoped to reuse.
         reset: true,
+        dispatcher,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
@@ -74,9 +104,12 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
       if (response.statusCode !== 200) {
         throw new RobotUnavailableError(board, `answered ${response.statusCode}`);
       }
-      return body;
+      const type = response.headers["content-type"];
+      return { body, type: Array.isArray(type) ? type.join(",") : type };
     } catch (error) {
       if (error instanceof RobotUnavailableError) throw error;
+      if (error instanceof EndpointRefusedError)
+        throw new RobotUnavailableError(board, `refused by the platform: ${error.message}`);
       resolver.forget(base);
       throw new RobotUnavailableError(board, `unreachable (${(error as Error).message})`);
     }
@@ -84,7 +117,7 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
 
   return {
     async info(): Promise<RobotInfo> {
-      const body = await get("motor", "/info", MAX_INFO_BYTES);
+      const { body } = await get("motor", "/info", MAX_INFO_BYTES);
       let parsed: z.infer<typeof InfoBody>;
       try {
         parsed = InfoBody.parse(JSON.parse(body.toString("utf8")));
@@ -99,7 +132,13 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
     },
 
     async frame(): Promise<Uint8Array> {
-      return get("camera", "/getImage", MAX_FRAME_BYTES);
+      const { body, type } = await get("camera", "/getImage", MAX_FRAME_BYTES);
+      if (!isJpeg(body, type))
+        throw new RobotBadAnswerError(
+          "camera",
+          `answered with something that is not a JPEG (${type ?? "no type"})`,
+        );
+      return body;
     },
 
     async cameraAddress(): Promise<RobotInfo> {

@@ -1,0 +1,104 @@
+import type { LookupAddress } from "node:dns";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RobotDriver } from "../src/robots/driver.ts";
+import { tumbllerKind } from "../src/robots/drivers/tumbller.ts";
+import { guardedDispatcher } from "../src/robots/endpoint-guard.ts";
+import type { RobotEntry } from "../src/robots/registry.ts";
+import { LocalNameResolver } from "../src/robots/resolver.ts";
+
+// A board that answers everything, on every loopback address (IPv4 and IPv6), counting what reaches it.
+let board: Server;
+let port: number;
+let reached = 0;
+beforeAll(async () => {
+  board = createServer((req, res) => {
+    reached++;
+    res.writeHead(200, { "content-type": "application/json", connection: "close" });
+    res.end(req.url === "/info" ? '{"hostname":"owners-bot","ip":"127.0.0.1"}' : "");
+  });
+  await new Promise<void>((resolve) => board.listen(0, "::", resolve));
+  port = (board.address() as AddressInfo).port;
+});
+afterAll(() => new Promise((resolve) => board.close(resolve)));
+
+const ownersRobot = (host: string): RobotEntry => ({
+  id: "owners-bot",
+  driver: "tumbller",
+  motorUrl: `http://${host}:${port}`,
+  cameraUrl: `http://${host}:${port}`,
+  ownerId: "00000000-0000-4000-8000-000000000001",
+});
+
+/** The Tumbller kind's driver, its owner's connections guarded, with DNS answering `addresses`. */
+function driverResolving(entry: RobotEntry, addresses: LookupAddress[], allowedNetworks: string[] = []) {
+  const lookups: string[] = [];
+  const ownersDispatcher = guardedDispatcher({ allowedNetworks }, async (hostname) => {
+    lookups.push(hostname);
+    return addresses;
+  });
+  const driver: RobotDriver = tumbllerKind.driver(entry, {
+    resolver: new LocalNameResolver(),
+    timeoutMs: 2000,
+    cameraTimeoutMs: 2000,
+    ownersDispatcher,
+  });
+  return { driver, lookups, close: () => ownersDispatcher.close() };
+}
+
+describe("an owner's HTTP drive robot behind the connect-time address guard", () => {
+  it.each([
+    ["127.0.0.1", 4, "a loopback address"],
+    ["10.0.0.7", 4, "a private address"],
+    ["169.254.1.1", 4, "a link-local address"],
+    ["::1", 6, "a loopback address"],
+  ] as const)("sends nothing when its name resolves to %s at connect time", async (address, family, kind) => {
+    const { driver, lookups, close } = driverResolving(ownersRobot("owners-bot.example.com"), [
+      { address, family },
+    ]);
+    const before = reached;
+    const refusal = new RegExp(
+      `refused by the platform: owners-bot\\.example\\.com resolves to ${address}, which is ${kind}`,
+    );
+    await expect(driver.command("forward")).rejects.toThrow(refusal);
+    await expect(driver.info()).rejects.toThrow(refusal);
+    await expect(driver.frame()).rejects.toThrow(refusal);
+    expect(lookups).toContain("owners-bot.example.com");
+    expect(reached - before).toBe(0);
+    await close();
+  });
+
+  it("reaches the same board when the operator allows its network, so the refusals above are the guard's", async () => {
+    const { driver, close } = driverResolving(
+      ownersRobot("owners-bot.example.com"),
+      [{ address: "127.0.0.1", family: 4 }],
+      ["127.0.0.0/8"],
+    );
+    const before = reached;
+    await driver.command("forward");
+    expect(await driver.info()).toEqual({ name: "owners-bot", ip: "127.0.0.1" });
+    expect(reached - before).toBe(2);
+    await close();
+  });
+
+  it("calls the operator's own robots directly, as configured", async () => {
+    const operators: RobotEntry = { ...ownersRobot("127.0.0.1"), ownerId: undefined };
+    const { driver, lookups, close } = driverResolving(operators, []);
+    const before = reached;
+    await driver.command("stop");
+    expect(reached - before).toBe(1);
+    expect(lookups).toEqual([]);
+    await close();
+  });
+
+  it("refuses to build an owner's driver without the guard", () => {
+    expect(() =>
+      tumbllerKind.driver(ownersRobot("owners-bot.example.com"), {
+        resolver: new LocalNameResolver(),
+        timeoutMs: 2000,
+        cameraTimeoutMs: 2000,
+      } as never),
+    ).toThrow(/only through the address guard/);
+  });
+});
