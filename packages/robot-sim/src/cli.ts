@@ -1,11 +1,21 @@
 import { parseArgs } from "node:util";
-import { type RobotSim, SERVICE_KINDS, startRobotSim, startServiceRobot } from "./index.ts";
+import {
+  type RobotSim,
+  SERVICE_KINDS,
+  startRobotSim,
+  startServiceRobot,
+  startVelocityRobot,
+} from "./index.ts";
 
 const USAGE = `Usage: robot-sim --name <hostname> [--motor-port <port>] [--camera-port <port>] [--host <address>]
        robot-sim --service snapshot|data-analysis [--port <port>] [--camera-url <url>] [--host <address>]
+       robot-sim --velocity --name <hostname> [--port <port>] [--camera-port <port>] [--max-linear <m/s>]
+                 [--max-angular <rad/s>] [--watchdog-ms <ms>] [--host <address>]
 
 Simulates a Tumbller robot: its motor board and camera board, speaking the firmware's HTTP API.
 With --service, simulates a robot that sells a service per call instead: POST / {"service","input"}.
+With --velocity, simulates a rover with a velocity API: POST /velocity {"linear": m/s, "angular": rad/s},
+GET /pose; it stops by itself when no command came for its watchdog time.
 
   --name <hostname>     what the motor board's /info reports, e.g. finland-tumbller-03 (required)
   --motor-port <port>   motor board and /_sim/* control API (default: a free port)
@@ -13,11 +23,16 @@ With --service, simulates a robot that sells a service per call instead: POST / 
   --service <kind>      snapshot (the picture of a Tumbller camera) or data-analysis (statistics of numbers)
   --port <port>         the service robot's port (default: a free port)
   --camera-url <url>    the camera board a snapshot robot uses (default: a simulated Tumbller of its own)
+  --velocity            a velocity rover (its API on --port, its camera on --camera-port)
+  --max-linear <m/s>    the rover's own speed limit (default 1)
+  --max-angular <rad/s> the rover's own turn-rate limit (default 3.14)
+  --watchdog-ms <ms>    the rover stops after this long without a command (default 1000)
   --host <address>      address to listen on (default: 127.0.0.1; 0.0.0.0 for the whole network)
   -h, --help            print this help`;
 
 const TUMBLLER_FLAGS = ["name", "motor-port", "camera-port"] as const;
 const SERVICE_FLAGS = ["port", "camera-url"] as const;
+const VELOCITY_FLAGS = ["max-linear", "max-angular", "watchdog-ms"] as const;
 
 function fail(message: string): never {
   console.error(`robot-sim: ${message} (see --help)`);
@@ -42,6 +57,10 @@ function parse(argv: string[]) {
         service: { type: "string" },
         port: { type: "string" },
         "camera-url": { type: "string" },
+        velocity: { type: "boolean" },
+        "max-linear": { type: "string" },
+        "max-angular": { type: "string" },
+        "watchdog-ms": { type: "string" },
         host: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -62,7 +81,36 @@ interface Running {
   close(): Promise<void>;
 }
 
+function parseLimit(flag: (typeof VELOCITY_FLAGS)[number]): number | undefined {
+  const value = args[flag];
+  if (value === undefined) return undefined;
+  if (!(Number(value) > 0)) fail(`--${flag} must be a number above 0, not "${value}"`);
+  return Number(value);
+}
+
+async function runVelocity(): Promise<Running> {
+  if (args["camera-url"] !== undefined) fail("--camera-url goes with --service");
+  if (!args.name) fail("--name is required, e.g. --name finland-rover-01");
+  const rover = await startVelocityRobot({
+    name: args.name,
+    host: args.host,
+    port: parsePort(args.port, "--port"),
+    cameraPort: parsePort(args["camera-port"], "--camera-port"),
+    limits: {
+      maxLinear: parseLimit("max-linear"),
+      maxAngular: parseLimit("max-angular"),
+      watchdogMs: parseLimit("watchdog-ms"),
+    },
+  });
+  return {
+    lines: [`${rover.name} velocity API: ${rover.url}`, `${rover.name} camera board: ${rover.cameraUrl}`],
+    close: rover.close,
+  };
+}
+
 async function runTumbller(): Promise<Running> {
+  const velocityFlag = VELOCITY_FLAGS.find((flag) => args[flag] !== undefined);
+  if (velocityFlag) fail(`--${velocityFlag} goes with --velocity`);
   const stray = SERVICE_FLAGS.find((flag) => args[flag] !== undefined);
   if (stray) fail(`--${stray} goes with --service`);
   if (!args.name) fail("--name is required, e.g. --name finland-tumbller-03");
@@ -107,12 +155,16 @@ async function runServiceRobot(service: string): Promise<Running> {
   };
 }
 
-const running = await (args.service === undefined ? runTumbller() : runServiceRobot(args.service)).catch(
-  (error: Error) => {
-    console.error(`robot-sim: could not start: ${error.message}`);
-    process.exit(1);
-  },
-);
+if (args.velocity && args.service !== undefined) fail("--velocity and --service are different robots");
+const start = args.velocity
+  ? runVelocity
+  : args.service === undefined
+    ? runTumbller
+    : () => runServiceRobot(args.service ?? "");
+const running = await start().catch((error: Error) => {
+  console.error(`robot-sim: could not start: ${error.message}`);
+  process.exit(1);
+});
 
 for (const line of running.lines) console.log(line);
 

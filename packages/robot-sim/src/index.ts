@@ -127,3 +127,11 @@ export async function startRobotSim(options: RobotSimOptions): Promise<RobotSim>
     close,
   };
 }
+export {
+  type Speeds,
+  startVelocityRobot,
+  type VelocityLimits,
+  type VelocityPose,
+  type VelocityRobot,
+  type VelocityRobotOptions,
+} from "./velocity-robot.ts";
