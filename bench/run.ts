@@ -13,6 +13,7 @@
  * - camera fan-out: fps to 1, 10 and 100 stream viewers and the camera board's requests, against one
  *   poller straight to the camera board (camera.ts).
  * - scale: the motor command's p50/p99 with 1 → 1,000 robots and 1 → 500 sessions, against 1 and 1 (scale.ts).
+ * - stop latency: from the dead-man's deadline and from a release to the stop at the robot (stop-latency.ts).
  *
  * The output goes to bench/RESULTS.md too, above the previous runs (results.ts).
  *
@@ -42,6 +43,7 @@ import { type Legs, measurePurchases, type PayerKey, type PurchaseTarget } from 
 import { machine, recordRun } from "./results.ts";
 import { measureScale } from "./scale.ts";
 import { measureSessionChecks } from "./session-check.ts";
+import { measureStopLatency, stopTable } from "./stop-latency.ts";
 import { cameraTable, scaleTable, sessionCheckTable } from "./tables.ts";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
@@ -79,6 +81,10 @@ const SCALE_SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 2000);
 const RESULTS = new URL("./RESULTS.md", import.meta.url);
 /** BENCH_ONLY=purchase runs the paid purchase rows alone (a quick look at the money path); default all. */
 const ONLY_PURCHASES = process.env.BENCH_ONLY === "purchase";
+/** BENCH_ONLY=stop runs the stop latency row alone. */
+const ONLY_STOP = process.env.BENCH_ONLY === "stop";
+const STOP_SAMPLES = Number(process.env.BENCH_STOP_SAMPLES ?? 50);
+const STOP_P99_TARGET_MS = 250;
 const UNPAID_TARGET = 1.5;
 const P99_TARGET = 1.5;
 
@@ -346,6 +352,7 @@ function raise(message: string): never {
 
 async function main(cleanup: Cleanup): Promise<void> {
   const started = performance.now();
+  if (ONLY_STOP) return stopOnly(cleanup, started);
   // In this process, before any child runs: it measures the platform's classes, not a server.
   const sessionChecks = ONLY_PURCHASES
     ? undefined
@@ -406,9 +413,25 @@ async function main(cleanup: Cleanup): Promise<void> {
   say();
   for (const line of scaleTable(scale)) say(line);
   say();
+  const stop = await measureStopLatency(cleanup, sims[0] as SimProcess, "bench-tumbller", STOP_SAMPLES);
+  for (const line of stopTable(stop, STOP_P99_TARGET_MS)) say(line);
+  say();
   say(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
   console.log(`written to ${fileURLToPath(RESULTS)}`);
+}
+
+async function stopOnly(cleanup: Cleanup, started: number): Promise<void> {
+  const sim = await startSimProcess("bench-tumbller");
+  cleanup.add("a robot-sim", () => stopChild(sim.child));
+  const stop = await measureStopLatency(cleanup, sim, "bench-tumbller", STOP_SAMPLES);
+  const lines = [
+    ...stopTable(stop, STOP_P99_TARGET_MS),
+    "",
+    `bench (BENCH_ONLY=stop) took ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  ];
+  for (const line of lines) console.log(line);
+  recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
 }
 
 const cleanup = new Cleanup();
