@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Kv, PubSub } from "../kv/index.ts";
 import { RobotBadAnswerError, RobotBusyError, type RobotDriver } from "./driver.ts";
@@ -9,7 +8,10 @@ export interface Frame {
 }
 
 export interface CameraOptions {
-  /** Time between the starts of two requests to the camera (the firmware refuses < 100 ms). */
+  /**
+   * Time between the starts of two requests to the camera. The firmware refuses a request within 100 ms
+   * of its last frame; a few ms more absorb the network's jitter and still give ~9.5 frames a second.
+   */
   readonly intervalMs: number;
   readonly timeoutMs: number;
   /** How long the poller keeps going after its last viewer left. */
@@ -26,6 +28,10 @@ export interface CameraShare {
   /** This process, as lease owner and message sender. */
   readonly instance: string;
 }
+
+// A camera that answered "busy" is asked again this soon, doubling while it stays busy (up to the interval):
+// its 100 ms ran from a frame it served a little later than this poller counted.
+const BUSY_RETRY_MS = 10;
 
 // On the channel: one message per poll, the JPEG in base64 (channels carry strings).
 // `bad` marks a camera that answered with something not a JPEG (a 502 for viewers, not an outage).
@@ -145,14 +151,21 @@ export class CameraFeed {
         return async () => {};
       });
     try {
+      let busyRounds = 0;
       while (
         !this.#closed &&
         (this.#listeners.size > 0 || Date.now() - this.#lastDemand < this.options.idleMs)
       ) {
-        const started = Date.now();
-        if (await this.#lease()) await this.#pollOnce();
-        const wait = this.options.intervalMs - (Date.now() - started);
-        if (wait > 0) await sleep(wait, undefined, { signal: this.#wake.signal }).catch(() => {});
+        // Scheduled from the start of the last request, which is what the firmware's rule counts from.
+        let due = performance.now() + this.options.intervalMs;
+        if (await this.#lease()) {
+          const { startedAt, busy } = await this.#pollOnce();
+          busyRounds = busy ? busyRounds + 1 : 0;
+          due = busy
+            ? performance.now() + Math.min(BUSY_RETRY_MS * 2 ** (busyRounds - 1), this.options.intervalMs)
+            : startedAt + this.options.intervalMs;
+        }
+        await this.#sleep(due - performance.now());
       }
     } finally {
       await unsubscribe().catch(() => {});
@@ -161,16 +174,32 @@ export class CameraFeed {
     }
   }
 
-  async #pollOnce(): Promise<void> {
+  /** Resolves after `ms`, or at once when the feed closes. */
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.#wake.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake.signal.addEventListener("abort", done);
+    });
+  }
+
+  /** Asks the camera once; when the request started, and whether the camera said it was busy. */
+  async #pollOnce(): Promise<{ startedAt: number; busy: boolean }> {
     this.#requests++;
+    const startedAt = performance.now();
     let shared: Shared;
     try {
       const jpeg = await this.driver.frame();
       this.#deliver({ jpeg, at: Date.now() });
       shared = { from: this.share.instance, at: Date.now(), jpeg: Buffer.from(jpeg).toString("base64") };
     } catch (error) {
-      // A busy camera is asked again on the next round; viewers keep waiting for that frame.
-      if (error instanceof RobotBusyError) return;
+      // A busy camera is asked again shortly; viewers keep waiting for that frame.
+      if (error instanceof RobotBusyError) return { startedAt, busy: true };
       this.#fail(error as Error);
       shared = {
         from: this.share.instance,
@@ -180,6 +209,7 @@ export class CameraFeed {
       };
     }
     await this.share.pubsub.publish(this.#channel, JSON.stringify(shared)).catch(() => {});
+    return { startedAt, busy: false };
   }
 
   /** Whether this process polls now. Without the shared store it does: its own viewers come first. */
