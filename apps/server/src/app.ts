@@ -58,6 +58,9 @@ import { catalogRoutes } from "./robots/catalog-routes.ts";
 import { CatalogStore } from "./robots/catalog-store.ts";
 import { buildDriver } from "./robots/drivers/index.ts";
 import { checkRobotUrl, guardedDispatcher } from "./robots/endpoint-guard.ts";
+import { LinkHub } from "./robots/link/hub.ts";
+import { deviceTokenRoutes, linkRoutes } from "./robots/link/routes.ts";
+import { DeviceTokens } from "./robots/link/tokens.ts";
 import { MotionGuard } from "./robots/motion.ts";
 import { OwedStopStore } from "./robots/owed-stops.ts";
 import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./robots/registry.ts";
@@ -176,6 +179,10 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     // Every request to an owner's robot (drive or service) connects through the address guard.
     const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
     closers.push(() => ownersDispatcher.close());
+    // Robots behind their owners' routers dial in; whichever instance holds a link serves it to the others.
+    const links = new LinkHub(kv, pubsub, instance, config.DEADMAN_MS, logger);
+    await links.start();
+    closers.push(() => links.close());
     const motion = new MotionGuard(kv, new OwedStopStore(database.db), logger, {
       deadmanMs: config.DEADMAN_MS,
       stopAttempts: config.STOP_RETRY_ATTEMPTS,
@@ -191,6 +198,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           timeoutMs: config.ROBOT_TIMEOUT_MS,
           cameraTimeoutMs: config.CAMERA_TIMEOUT_MS,
           ownersDispatcher,
+          links,
         }),
       motion,
       { intervalMs: config.CAMERA_INTERVAL_MS, timeoutMs: config.CAMERA_TIMEOUT_MS, idleMs: 5000 },
@@ -199,6 +207,14 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       logger,
     );
     closers.push(() => robots.close());
+    // A link going down or up is the robot's outage beginning or ending: asking it through its breaker now
+    // pauses (or resumes) its session's clock at once, instead of at the next command.
+    const probeLinked = (robotId: string) => {
+      const entry = robots.lookup(robotId);
+      if (entry) void robots.probe(entry);
+    };
+    links.on("down", probeLinked);
+    links.on("up", probeLinked);
     const access = new AccessService(
       new AccessStore(database.db),
       new SessionCache(kv),
@@ -447,6 +463,17 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     );
     app.route("/api/v1/robot", robotRoutes(robots, access, controlAuth));
     app.route("/api/v1/robots", robotListRoutes(robots, access));
+    const deviceTokens = new DeviceTokens(database.db);
+    app.route(
+      "/",
+      linkRoutes(
+        links,
+        deviceTokens,
+        perMinute("/api/v1/link from this address", config.LINK_RATE_LIMIT, address),
+        (c) => clientIp(c, { trustProxy: config.TRUST_PROXY }),
+        logger,
+      ),
+    );
 
     // The second plan's API. Its bearer tokens are account JWTs; /api/v1's are session tokens.
     for (const path of ["/api/robots", "/api/robots/*", "/api/execute/*", "/api/payments", "/api/payments/*"])
@@ -465,6 +492,10 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         async (robotId) => (await executions.recentPayments(robotId)).map(recentPayment),
         requireRole("robot_owner", "admin"),
       ),
+    );
+    app.route(
+      "/api/robots",
+      deviceTokenRoutes((id, caller) => catalog.getOwned(id, caller), deviceTokens, links, logger),
     );
     const perCaller = rateLimit({
       kv,

@@ -171,6 +171,8 @@ const EnvSchema = z.object({
   REGISTER_RATE_LIMIT: int(20, 1, 1_000_000),
   /** POST /api/v1/access/purchase per minute from one client address (an unpaid 402 and its paid retry: 2). */
   PURCHASE_RATE_LIMIT: int(30, 1, 1_000_000),
+  /** Robot link attempts (GET /api/v1/link) per minute from one client address, accepted or not. */
+  LINK_RATE_LIMIT: int(30, 1, 1_000_000),
   /** POST /api/payments/verify per minute from one client address, and (counted apart) per account. */
   VERIFY_RATE_LIMIT: int(60, 1, 1_000_000),
   /** Blocks a transfer needs, its own included, before /api/payments/verify accepts it (1: mined is enough). */

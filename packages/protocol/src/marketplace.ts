@@ -39,10 +39,12 @@ export type RobotStatus = z.infer<typeof RobotStatus>;
 /**
  * The kinds of robot the platform can talk to (the server's robots/drivers/ has a file for each, which says
  * what it sells): `http-service` sells services per call at `endpoint`; `tumbller` is the Tumbller's HTTP
- * firmware sold by time ("drive"), with `host` as its `robot_host`. The database's `driver` column takes
+ * firmware sold by time ("drive"), with `host` as its `robot_host`; `link` is sold the same way but dials in
+ * over the robot link with a device token (robo402-link beside it); `velocity` is a rover taking linear and
+ * angular speed, its limits in `settings`. The database's `driver` column takes
  * this list too.
  */
-export const ROBOT_KINDS = ["http-service", "tumbller"] as const;
+export const ROBOT_KINDS = ["http-service", "tumbller", "link", "velocity"] as const;
 export const RobotDriver = z.enum(ROBOT_KINDS);
 export type RobotDriver = z.infer<typeof RobotDriver>;
 
@@ -77,6 +79,8 @@ const RobotFields = {
 
 export const RobotCreate = z.object({
   ...RobotFields,
+  /** Where the platform calls the robot; a robot that dials in over the robot link (`link`) has none. */
+  endpoint: HttpUrl.optional(),
   driver: RobotDriver.default("http-service"),
   /** Robots sold by time only: the `robot_host` buyers name (mDNS name or IPv4). */
   host: z
@@ -122,6 +126,11 @@ export const RobotResponse = z.object({
   sells: RobotSells,
   /** Drive robots: the `robot_host` to buy with `/api/v1/access/purchase`. */
   host: z.string().nullable(),
+  /**
+   * A robot that dials in over the robot link: its device token, in the answer that registers it (or
+   * rotates the token) only. The platform keeps its hash; it cannot show it again.
+   */
+  device_token: z.string().optional(),
   /** Only its owner and admins see where a robot is reached. */
   endpoint: z.string().optional(),
   camera_url: z.string().nullable().optional(),

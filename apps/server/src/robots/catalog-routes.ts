@@ -122,7 +122,8 @@ export function catalogRoutes(
     .openapi(create, async (c) => {
       const caller = signedIn(c);
       const robot = await catalog.create(c.req.valid("json"), caller);
-      return c.json(robotJson(robot, caller), 201);
+      const shown = robot.deviceToken ? { device_token: robot.deviceToken } : {};
+      return c.json({ ...robotJson(robot, caller), ...shown }, 201);
     })
     .openapi(update, async (c) => {
       const caller = signedIn(c);

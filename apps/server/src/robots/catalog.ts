@@ -13,6 +13,7 @@ import type {
 } from "./catalog-store.ts";
 import { robotKind } from "./drivers/index.ts";
 import type { Registration, RobotKind } from "./drivers/kind.ts";
+import { newDeviceToken } from "./link/tokens.ts";
 import type { RobotEntry } from "./registry.ts";
 
 /** Who asks: enough of an account to decide what it may see and change. */
@@ -87,7 +88,8 @@ export class RobotCatalog {
     return robot;
   }
 
-  async create(input: RobotCreate, caller: Caller): Promise<CatalogRobot> {
+  /** Registers a robot; one that dials in over the robot link comes with its device token, shown this once. */
+  async create(input: RobotCreate, caller: Caller): Promise<CatalogRobot & { deviceToken?: string }> {
     const kind = robotKind(input.driver);
     if (kind.sells === "time" && !input.host)
       throw new HttpError(422, `host is required: a ${input.driver} robot is bought by its robot_host.`);
@@ -97,8 +99,15 @@ export class RobotCatalog {
         `host is only for robots sold by time; a ${input.driver} robot is called by its id.`,
       );
     const settings = settingsFor(kind, input.driver, input.settings);
-    refuseRegistration(kind, { endpoint: input.endpoint, cameraUrl: input.camera_url ?? null });
-    const endpoint = await this.#checked("endpoint", input.endpoint);
+    refuseRegistration(kind, { endpoint: input.endpoint ?? "", cameraUrl: input.camera_url ?? null });
+    // A robot that dials in has no address to call; every other kind is called at its endpoint.
+    const device = kind.sells === "time" && kind.dialsIn ? newDeviceToken() : undefined;
+    let endpoint = "";
+    if (!device) {
+      if (!input.endpoint)
+        throw new HttpError(422, `endpoint is required: the platform calls a ${input.driver} robot there.`);
+      endpoint = await this.#checked("endpoint", input.endpoint);
+    }
     const cameraUrl = input.camera_url ? await this.#checked("camera_url", input.camera_url) : null;
     let robot: CatalogRobot;
     try {
@@ -116,6 +125,7 @@ export class RobotCatalog {
         driver: input.driver,
         host: input.host ?? null,
         settings,
+        deviceTokenHash: device?.hash ?? null,
       });
     } catch (error) {
       if (isUniqueViolation(error))
@@ -124,7 +134,7 @@ export class RobotCatalog {
     }
     this.logger.info({ robot: robot.id, owner: caller.id, driver: robot.driver }, "robot registered");
     if (robot.host) await this.#changed();
-    return robot;
+    return device ? { ...robot, deviceToken: device.token } : robot;
   }
 
   async update(id: string, patch: RobotUpdate, caller: Caller): Promise<CatalogRobot> {

@@ -3,7 +3,9 @@ import type { RobotDriver } from "../driver.ts";
 import type { RobotEntry } from "../registry.ts";
 import { httpServiceKind } from "./http-service.ts";
 import type { DriverContext, RobotKind } from "./kind.ts";
+import { linkKind } from "./link.ts";
 import { tumbllerKind } from "./tumbller.ts";
+import { velocityKind } from "./velocity.ts";
 
 /**
  * Every kind of robot, by the name the API and the database use. A new kind is its file here and one line
@@ -12,6 +14,8 @@ import { tumbllerKind } from "./tumbller.ts";
 const KINDS: Record<KindName, RobotKind> = {
   "http-service": httpServiceKind,
   tumbller: tumbllerKind,
+  link: linkKind,
+  velocity: velocityKind,
 };
 
 export function robotKind(name: KindName): RobotKind {

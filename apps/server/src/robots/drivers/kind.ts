@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import type { RobotDriver } from "../driver.ts";
+import type { LinkHub } from "../link/hub.ts";
 import type { RobotEntry } from "../registry.ts";
 import type { LocalNameResolver } from "../resolver.ts";
 
@@ -15,6 +16,8 @@ export interface DriverContext {
    * (robots/endpoint-guard.ts). Robots the operator configured are called directly.
    */
   readonly ownersDispatcher: Dispatcher;
+  /** The robot links of the cluster, for the robots that dial in (a platform without them has none). */
+  readonly links?: LinkHub;
 }
 
 /** What an owner registers, as a kind judges it. */
@@ -37,6 +40,11 @@ export interface TimeKind extends KindBase {
   readonly sells: "time";
   /** What its listing sells; the owner does not choose. */
   readonly services: readonly string[];
+  /**
+   * The robot dials in over the robot link with a device token, which its owner gets on registering it:
+   * it has no endpoint for the platform to call.
+   */
+  readonly dialsIn?: true;
   /** Where it is reached when only its `robot_host` is known (`ROBOTS=finland-tumbller-01`). */
   addresses(host: string): { motorUrl: string; cameraUrl: string };
   driver(entry: RobotEntry, context: DriverContext): RobotDriver;

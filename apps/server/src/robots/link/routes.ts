@@ -10,6 +10,7 @@ import { HttpError, validationHook } from "../../http/errors.ts";
 import { errors, json } from "../../http/openapi.ts";
 import type { Caller } from "../catalog.ts";
 import type { CatalogRobot } from "../catalog-store.ts";
+import { robotKind } from "../drivers/index.ts";
 import type { LinkConnection } from "./connection.ts";
 import type { LinkHub } from "./hub.ts";
 import type { DeviceTokens, LinkedRobot } from "./tokens.ts";
@@ -123,7 +124,6 @@ const rotate = createRoute({
 /** `POST /api/robots/{id}/device-token`, under the catalog's authenticated routes. */
 export function deviceTokenRoutes(
   getOwned: (id: string, caller: Caller) => Promise<CatalogRobot>,
-  dialsIn: (robot: CatalogRobot) => boolean,
   tokens: DeviceTokens,
   hub: LinkHub,
   logger: Logger,
@@ -131,7 +131,8 @@ export function deviceTokenRoutes(
   return new OpenAPIHono<AuthEnv>({ defaultHook: validationHook }).openapi(rotate, async (c) => {
     const caller = signedIn(c);
     const robot = await getOwned(c.req.valid("param").id, caller);
-    if (!dialsIn(robot) || !robot.host)
+    const kind = robotKind(robot.driver);
+    if (kind.sells !== "time" || !kind.dialsIn || !robot.host)
       throw new HttpError(
         422,
         `Robot ${robot.id} is reached over HTTP; only a robot registered with driver "link" has a device token.`,

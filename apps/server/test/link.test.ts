@@ -1,0 +1,225 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { type Bridge, startBridge, Tumbller } from "@robo402/robot-link";
+import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { websocketOption } from "../src/realtime/server.ts";
+import { callAs, eventually, signUp, startTestPlatform, type TestPlatform, wallet } from "./helpers.ts";
+
+// A robot registered by its owner as a link robot, driven through the whole platform while robo402-link
+// holds its link to robot-sim's boards over HTTP. The sims' motions last a minute, so only a stop ends one.
+const LONG_MOTIONS = { forward: 60_000, back: 60_000, left: 60_000, right: 60_000 };
+const DEADMAN_MS = 1500;
+
+interface Served {
+  readonly url: string;
+  /** Cuts every robot link from the platform's side, as a crash or a dropped network would. */
+  cutLinks(): void;
+  close(): Promise<void>;
+}
+
+async function served(t: TestPlatform): Promise<Served> {
+  const websocket = websocketOption();
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const started = serve({ fetch: t.platform.app.fetch, websocket, hostname: "127.0.0.1", port: 0 }, () =>
+      resolve(started),
+    );
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cutLinks: () => {
+      for (const socket of websocket.server.clients) socket.terminate();
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of websocket.server.clients) socket.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function registerLinkRobot(t: TestPlatform, owner: string, host: string) {
+  const response = await callAs(t, "/api/robots", owner, {
+    method: "POST",
+    body: {
+      name: host,
+      price: "0.10",
+      wallet_address: wallet(99),
+      services: ["drive"],
+      driver: "link",
+      host,
+    },
+  });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { id: string; device_token?: string; endpoint?: string };
+}
+
+describe("a robot on the robot link, through the platform", () => {
+  let t: TestPlatform;
+  let server: Served;
+  let simA: RobotSim;
+  let simB: RobotSim;
+  let owner: string;
+  let robotA: { id: string; device_token?: string };
+  let robotB: { id: string; device_token?: string };
+  const bridges: Bridge[] = [];
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      robots: [],
+      env: { DEADMAN_MS: String(DEADMAN_MS), ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8", TEST_LOG_LEVEL: "warn" },
+    });
+    server = await served(t);
+    simA = await startRobotSim({ name: "home-tumbller-01", motionDurationsMs: LONG_MOTIONS });
+    simB = await startRobotSim({ name: "home-tumbller-02", motionDurationsMs: LONG_MOTIONS });
+    owner = await signUp(t, "owner@robo402.test", "robot_owner");
+    robotA = await registerLinkRobot(t, owner, "home-tumbller-01");
+    robotB = await registerLinkRobot(t, owner, "home-tumbller-02");
+  });
+  afterAll(async () => {
+    await Promise.all(bridges.map((bridge) => bridge.close()));
+    await server?.close();
+    await t?.close();
+    await Promise.all([simA?.close(), simB?.close()]);
+  });
+
+  function bridge(token: string | undefined, sim: RobotSim, backoffMs = 50): Bridge {
+    const started = startBridge({
+      platform: server.url,
+      token: token ?? expect.unreachable(),
+      boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
+      backoffMs,
+      maxBackoffMs: backoffMs * 4,
+    });
+    bridges.push(started);
+    return started;
+  }
+  const drive = (buyer: string, command: string) =>
+    t.request(`/api/v1/robot/motor/${command}`, { wallet: buyer });
+  const online = async (host: string) =>
+    ((await (await t.request(`/api/v1/robot/status?robot_host=${host}`)).json()) as { motor_online: boolean })
+      .motor_online;
+
+  it("registering a link robot shows its device token once, and takes no endpoint", async () => {
+    expect(robotA.device_token).toMatch(/^r4l_/);
+    const again = await callAs(t, `/api/robots/${robotA.id}`, owner);
+    expect(await again.json()).not.toHaveProperty("device_token");
+    const withEndpoint = await callAs(t, "/api/robots", owner, {
+      method: "POST",
+      body: {
+        name: "x",
+        price: "0.10",
+        wallet_address: wallet(99),
+        services: ["drive"],
+        driver: "link",
+        host: "home-tumbller-09",
+        endpoint: "http://127.0.0.1:9",
+      },
+    });
+    expect(withEndpoint.status).toBe(422);
+    expect(((await withEndpoint.json()) as { detail: string }).detail).toMatch(/without endpoint/);
+  });
+
+  it("is offline until its bridge dials in; then a buyer drives it, sees its camera, and release stops it", async () => {
+    expect(await online("home-tumbller-01")).toBe(false);
+    const link = bridge(robotA.device_token, simA);
+    expect(await eventually(() => link.connected)).toBe(true);
+    expect(await eventually(() => online("home-tumbller-01"))).toBe(true);
+
+    const buyer = wallet(1);
+    expect((await t.purchase(buyer, "home-tumbller-01")).status).toBe(200);
+    expect((await drive(buyer, "forward")).status).toBe(200);
+    expect(simA.moving()).toBe("forward");
+    const frame = await t.request("/api/v1/robot/camera/frame", { wallet: buyer });
+    expect(frame.status).toBe(200);
+    expect(frame.headers.get("content-type")).toBe("image/jpeg");
+
+    const released = await t.request("/api/v1/access/release", { method: "POST", wallet: buyer });
+    expect(released.status).toBe(200);
+    expect(await eventually(() => simA.moving() === null)).toBe(true);
+    expect(simA.commands().at(-1)?.command).toBe("stop");
+  });
+
+  it("a robot's token links that robot only: another robot's commands never reach it", async () => {
+    const link = bridge(robotB.device_token, simB);
+    expect(await eventually(() => link.connected)).toBe(true);
+    const buyer = wallet(2);
+    expect((await t.purchase(buyer, "home-tumbller-02")).status).toBe(200);
+    expect((await drive(buyer, "left")).status).toBe(200);
+    expect(simB.moving()).toBe("left");
+    expect(simA.commands().some((entry) => entry.command === "left")).toBe(false);
+    await t.request("/api/v1/access/release", { method: "POST", wallet: buyer });
+  });
+
+  it("killing the link mid-drive stops the robot with no platform help, credits the session the downtime, and control resumes on reconnect", async () => {
+    const buyer = wallet(3);
+    expect((await t.purchase(buyer, "home-tumbller-01")).status).toBe(200);
+    const before = (await (await t.request("/api/v1/access/status", { wallet: buyer })).json()) as {
+      expires_at: string;
+    };
+    expect((await drive(buyer, "forward")).status).toBe(200);
+    expect(simA.moving()).toBe("forward");
+
+    server.cutLinks();
+    expect(await eventually(() => simA.moving() === null, DEADMAN_MS)).toBe(true);
+
+    // The bridge dials back (within its backoff); the session was paused while the link was down.
+    expect(await eventually(async () => (await drive(buyer, "back")).status === 200, 15_000)).toBe(true);
+    expect(simA.moving()).toBe("back");
+    expect(
+      await eventually(async () => {
+        const now = (await (await t.request("/api/v1/access/status", { wallet: buyer })).json()) as {
+          expires_at: string;
+        };
+        return Date.parse(now.expires_at) > Date.parse(before.expires_at);
+      }, 15_000),
+    ).toBe(true);
+    await t.request("/api/v1/access/release", { method: "POST", wallet: buyer });
+  });
+
+  it("rotating the token closes the link (4401) and the old token is refused, with a reason, while the new one links", async () => {
+    const old = robotB.device_token ?? expect.unreachable();
+    const rotated = await callAs(t, `/api/robots/${robotB.id}/device-token`, owner, { method: "POST" });
+    expect(rotated.status).toBe(200);
+    const { device_token: fresh } = (await rotated.json()) as { device_token: string };
+    expect(fresh).not.toBe(old);
+    const closedBridge = bridges.find((b) => b.connected && b !== bridges[0]);
+    expect(await closedBridge?.done).toMatchObject({ code: 4401 });
+
+    const refused = await fetch(`${server.url}/api/v1/link`, {
+      headers: { authorization: `Bearer ${old}` },
+    });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/rotated/);
+
+    const link = bridge(fresh, simB);
+    expect(await eventually(() => link.connected)).toBe(true);
+  });
+
+  it("only the robot's owner (or an admin) rotates its token", async () => {
+    const stranger = await signUp(t, "stranger@robo402.test", "robot_owner");
+    const refused = await callAs(t, `/api/robots/${robotA.id}/device-token`, stranger, { method: "POST" });
+    expect(refused.status).toBe(403);
+  });
+});
+
+describe("link attempts", () => {
+  it("a flood of attempts from one address is rate-limited (429) before any token is looked at", async () => {
+    const t = await startTestPlatform({ robots: [], env: { LINK_RATE_LIMIT: "3" } });
+    const server = await served(t);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const response = await fetch(`${server.url}/api/v1/link`, {
+          headers: { authorization: `Bearer r4l_guess-${i}` },
+        });
+        statuses.push(response.status);
+        await response.body?.cancel();
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await server.close();
+      await t.close();
+    }
+  });
+});
