@@ -79,6 +79,19 @@ describe.each(ENGINES)("$engine", ({ engine, url }) => {
       expect(await store.get("k")).toBe("third");
     });
 
+    it("sets a value unless a fence stands, until the fence lapses", async () => {
+      const store = await kv(url, testPrefix());
+      expect(await store.setUnless("k", "first", 60_000, "fence")).toBe(true);
+      await store.set("fence", "1", 80);
+      expect(await store.setUnless("k", "second", 60_000, "fence")).toBe(false);
+      expect(await store.get("k")).toBe("first");
+      await sleep(150);
+      expect(await store.setUnless("k", "third", 80, "fence")).toBe(true);
+      expect(await store.get("k")).toBe("third");
+      await sleep(150);
+      expect(await store.get("k")).toBeNull();
+    });
+
     it("delivers a message to the channel's listeners only, until they unsubscribe", async () => {
       const bus = await pubsub(url, testPrefix());
       const a = await listen(bus, "a");
