@@ -14,6 +14,12 @@ export const Velocity = z.object({
 });
 export type Velocity = z.infer<typeof Velocity>;
 
+export const VelocityResponse = z.object({
+  status: z.literal("ok"),
+  velocity: Velocity,
+});
+export type VelocityResponse = z.infer<typeof VelocityResponse>;
+
 export const CommandResponse = z.object({
   status: z.literal("ok"),
   command: MotorCommand,

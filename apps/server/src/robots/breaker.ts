@@ -111,11 +111,14 @@ export class BoardBreaker {
 
 /** `driver` with each board's calls going through its breaker. */
 export function guardDriver(driver: RobotDriver, motor: BoardBreaker, camera: BoardBreaker): RobotDriver {
+  const velocity = driver.velocity?.bind(driver);
   return {
     info: () => motor.run(() => driver.info()),
     command: (command) => motor.run(() => driver.command(command)),
     frame: () => camera.run(() => driver.frame()),
     cameraAddress: () => driver.cameraAddress(),
+    deadmanMs: driver.deadmanMs,
+    ...(velocity && { velocity: (speeds) => motor.run(() => velocity(speeds)) }),
   };
 }
 

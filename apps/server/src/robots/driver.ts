@@ -1,4 +1,4 @@
-import type { MotorCommand } from "@robo402/protocol";
+import type { MotorCommand, Velocity } from "@robo402/protocol";
 
 export interface RobotInfo {
   /** What the board calls itself (`hostname` from the firmware, `mdns_name` in the plan). */
@@ -14,6 +14,13 @@ export interface RobotDriver {
   frame(): Promise<Uint8Array>;
   /** Where the camera is, as far as the platform knows without asking it. */
   cameraAddress(): Promise<RobotInfo>;
+  /**
+   * A velocity robot's command, fractions of its limits (robots/drivers/velocity.ts). A robot without it
+   * takes motor commands; one with it takes no motor command but `stop`.
+   */
+  velocity?(velocity: Velocity): Promise<void>;
+  /** The robot's own dead-man time (its settings), when it has one. */
+  readonly deadmanMs?: number;
 }
 
 /**

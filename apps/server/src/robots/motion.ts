@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { MotorCommand } from "@robo402/protocol";
+import type { MotorCommand, Velocity } from "@robo402/protocol";
 import type { Logger } from "pino";
 import type { Kv } from "../kv/index.ts";
 import { type RobotDriver, RobotUnavailableError } from "./driver.ts";
@@ -84,7 +84,7 @@ export class MotionGuard {
   async drive(
     robotId: string,
     driver: RobotDriver,
-    command: MotorCommand,
+    command: MotorCommand | Velocity,
     session?: string,
     deadmanMs = this.options.deadmanMs,
   ): Promise<void> {
@@ -175,7 +175,7 @@ export class MotionGuard {
   async #send(
     robotId: string,
     driver: RobotDriver,
-    command: MotorCommand,
+    command: MotorCommand | Velocity,
     session: string | undefined,
     stamp: string,
     deadmanMs: number,
@@ -185,7 +185,8 @@ export class MotionGuard {
       ? await this.kv.setUnless(this.#key(robotId), stamp, ttl, this.#fenceKey(session))
       : await this.kv.set(this.#key(robotId), stamp, ttl).then(() => true);
     if (!shared) throw new SessionEndedError("the session has ended");
-    await driver.command(command);
+    // A velocity goes only to a driver that takes one (RobotService.velocity checks).
+    await (typeof command === "string" ? driver.command(command) : driver.velocity?.(command));
   }
 
   #arm(robotId: string, driver: RobotDriver, deadmanMs: number, stamp: string): void {

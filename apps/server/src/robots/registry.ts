@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import type { RobotDriver } from "@robo402/protocol";
+import { type RobotDriver, RobotDriver as RobotDriverName } from "@robo402/protocol";
 import { z } from "zod";
-import { tumbllerKind } from "./drivers/tumbller.ts";
+import { robotKind } from "./drivers/index.ts";
 
 /** A robot sold by time that the platform may talk to. Nothing outside this registry is ever contacted. */
 export interface RobotEntry {
@@ -54,18 +54,36 @@ const BaseUrl = z
 // A bare string is shorthand for `{host}`.
 const RobotSpec = z.preprocess(
   (value) => (typeof value === "string" ? { host: value } : value),
-  z.object({ host: Host, motor_url: BaseUrl.optional(), camera_url: BaseUrl.optional() }),
+  z
+    .object({
+      host: Host,
+      motor_url: BaseUrl.optional(),
+      camera_url: BaseUrl.optional(),
+      // A kind the platform calls over HTTP, and its own settings (a velocity robot's limits).
+      driver: RobotDriverName.default("tumbller").refine((name) => {
+        const kind = robotKind(name);
+        return kind.sells === "time" && !kind.dialsIn;
+      }, "must be a kind driven over HTTP, like tumbller or velocity"),
+      settings: z.unknown().optional(),
+    })
+    .superRefine((spec, ctx) => {
+      const parsed = robotKind(spec.driver).settings.safeParse(spec.settings ?? null);
+      const issue = parsed.error?.issues[0];
+      if (issue) ctx.addIssue({ code: "custom", path: ["settings", ...issue.path], message: issue.message });
+    }),
 );
 const RobotSpecs = z.array(RobotSpec);
 
-// The robots an operator lists are the Tumbller's HTTP firmware on the operator's network.
+// The robots an operator lists are on the operator's network: the Tumbller's HTTP firmware unless it says.
 function toEntry(spec: z.infer<typeof RobotSpec>): RobotEntry {
-  const fallback = tumbllerKind.addresses(spec.host);
+  const kind = robotKind(spec.driver);
+  const fallback = kind.sells === "time" ? kind.addresses(spec.host) : { motorUrl: "", cameraUrl: "" };
   return {
     id: spec.host,
-    driver: "tumbller",
+    driver: spec.driver,
     motorUrl: spec.motor_url ?? fallback.motorUrl,
     cameraUrl: spec.camera_url ?? fallback.cameraUrl,
+    ...(spec.settings !== undefined && { settings: spec.settings as Record<string, unknown> }),
   };
 }
 
@@ -89,9 +107,9 @@ export function parseRobots(text: string, source: string): RobotEntry[] {
   const parsed = RobotSpecs.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const [index, field] = issue?.path ?? [];
-    const where =
-      typeof index === "number" ? `robot ${index + 1}${field ? ` ${String(field)}` : ""}` : "list";
+    const [index, ...fields] = issue?.path ?? [];
+    const field = fields.map(String).join(".");
+    const where = typeof index === "number" ? `robot ${index + 1}${field ? ` ${field}` : ""}` : "list";
     throw new Error(`${source}: ${where} ${issue?.message ?? "is invalid"}`);
   }
   return parsed.data.map(toEntry);

@@ -6,6 +6,8 @@ import {
   RobotHost,
   RobotListResponse,
   RobotStatusResponse,
+  Velocity,
+  VelocityResponse,
 } from "@robo402/protocol";
 import { stream } from "hono/streaming";
 import type { ControlAuth } from "../access/identity.ts";
@@ -33,6 +35,20 @@ const motor = createRoute({
     200: json(CommandResponse, "The robot took the command"),
     ...controlErrors,
     ...errors({ 404: "No such motor command" }),
+  },
+});
+
+const velocity = createRoute({
+  method: "post",
+  path: "/velocity",
+  summary: "Drive a velocity robot bound to the caller's session",
+  description:
+    "linear and angular, each from -1 to 1: fractions of the robot's own limits (its owner sets them). Send about ten a second while moving: the robot is stopped when none came for its watchdog time (at most 1 s).",
+  request: { body: { content: { "application/json": { schema: Velocity } }, required: true } },
+  responses: {
+    200: json(VelocityResponse, "The robot took the speeds"),
+    ...controlErrors,
+    ...errors({ 422: "Not a velocity, or the robot takes motor commands" }),
   },
 });
 
@@ -103,6 +119,12 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
         );
       },
     )
+    .openapi(velocity, async (c) => {
+      const speeds = c.req.valid("json");
+      const { robot, session } = await auth.controller(c);
+      await robots.velocity(robot, speeds, session.id);
+      return c.json({ status: "ok" as const, velocity: speeds }, 200);
+    })
     .openapi(frame, async (c) => {
       const { robot } = await auth.controller(c);
       const { jpeg } = await robots.frame(robot);

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { MotorCommand } from "@robo402/protocol";
+import { MOTOR_COMMANDS, type MotorCommand, type Velocity } from "@robo402/protocol";
 import type { Logger } from "pino";
 import { HttpError } from "../http/errors.ts";
 import { BoardBreaker, type BreakerOptions, guardDriver } from "./breaker.ts";
@@ -117,10 +117,39 @@ export class RobotService extends EventEmitter<RobotEvents> {
     return asked.info;
   }
 
-  /** Sends a session's command to its robot: 409 when the session ended meanwhile. */
-  async command(entry: RobotEntry, command: MotorCommand, session?: string): Promise<void> {
+  /**
+   * Sends a session's motor command to its robot: 409 when the session ended meanwhile, 422 when the robot
+   * takes velocities (it takes `stop` too).
+   */
+  command(entry: RobotEntry, command: MotorCommand, session?: string): Promise<void> {
+    const driver = this.#driver(entry);
+    if (driver.velocity && command !== "stop")
+      throw new HttpError(
+        422,
+        `Robot '${entry.id}' takes velocity commands, not '${command}': POST /api/v1/robot/velocity with {"linear", "angular"}, each from -1 to 1 (or GET /api/v1/robot/motor/stop).`,
+      );
+    return this.#drive(entry, driver, command, session);
+  }
+
+  /** Sends a session's velocity to its robot: 422 when the robot takes motor commands instead. */
+  velocity(entry: RobotEntry, velocity: Velocity, session?: string): Promise<void> {
+    const driver = this.#driver(entry);
+    if (!driver.velocity)
+      throw new HttpError(
+        422,
+        `Robot '${entry.id}' takes motor commands, not a velocity: GET /api/v1/robot/motor/{${MOTOR_COMMANDS.join("|")}}.`,
+      );
+    return this.#drive(entry, driver, velocity, session);
+  }
+
+  async #drive(
+    entry: RobotEntry,
+    driver: RobotDriver,
+    command: MotorCommand | Velocity,
+    session: string | undefined,
+  ): Promise<void> {
     try {
-      await this.motion.drive(entry.id, this.#driver(entry), command, session);
+      await this.motion.drive(entry.id, driver, command, session, driver.deadmanMs);
     } catch (error) {
       if (error instanceof RobotUnavailableError) throw new HttpError(503, `Robot ${error.message}`);
       if (error instanceof SessionEndedError)
