@@ -1,4 +1,7 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { type Bridge, startBridge, Tumbller } from "@robo402/robot-link";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
@@ -218,6 +221,53 @@ describe("link attempts", () => {
       }
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
     } finally {
+      await server.close();
+      await t.close();
+    }
+  });
+});
+
+describe("robot-sim --link", () => {
+  it("dials the platform like the bridge, so a simulated robot is driven over the link", async () => {
+    const t = await startTestPlatform({ robots: [] });
+    const server = await served(t);
+    const owner = await signUp(t, "sim-owner@robo402.test", "robot_owner");
+    const { device_token } = await registerLinkRobot(t, owner, "sim-tumbller-01");
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL("../../../packages/robot-sim/bin/robot-sim.js", import.meta.url)),
+        "--name",
+        "sim-tumbller-01",
+        "--link",
+        server.url,
+      ],
+      {
+        env: { ...process.env, ROBO402_LINK_TOKEN: device_token ?? "" },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let stdout = "";
+    child.stdout?.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    try {
+      const status = async () =>
+        (
+          (await (await t.request("/api/v1/robot/status?robot_host=sim-tumbller-01")).json()) as {
+            motor_online: boolean;
+          }
+        ).motor_online;
+      expect(await eventually(status, 15_000)).toBe(true);
+      const buyer = wallet(5);
+      expect((await t.purchase(buyer, "sim-tumbller-01")).status).toBe(200);
+      expect((await t.request("/api/v1/robot/motor/right", { wallet: buyer })).status).toBe(200);
+      const motorUrl = stdout.match(/motor board: +(http:\/\/\S+)/)?.[1] ?? expect.unreachable();
+      const state = (await (await fetch(`${motorUrl}/_sim/state`)).json()) as { moving: string | null };
+      expect(state.moving).toBe("right");
+    } finally {
+      child.kill("SIGTERM");
+      await once(child, "exit");
       await server.close();
       await t.close();
     }

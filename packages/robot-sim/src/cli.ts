@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { type Bridge, startBridge, Tumbller } from "@robo402/robot-link";
 import {
   type RobotSim,
   SERVICE_KINDS,
@@ -8,6 +9,7 @@ import {
 } from "./index.ts";
 
 const USAGE = `Usage: robot-sim --name <hostname> [--motor-port <port>] [--camera-port <port>] [--host <address>]
+                 [--link <platform url>]
        robot-sim --service snapshot|data-analysis [--port <port>] [--camera-url <url>] [--host <address>]
        robot-sim --velocity --name <hostname> [--port <port>] [--camera-port <port>] [--max-linear <m/s>]
                  [--max-angular <rad/s>] [--watchdog-ms <ms>] [--host <address>]
@@ -20,6 +22,8 @@ GET /pose; it stops by itself when no command came for its watchdog time.
   --name <hostname>     what the motor board's /info reports, e.g. finland-tumbller-03 (required)
   --motor-port <port>   motor board and /_sim/* control API (default: a free port)
   --camera-port <port>  camera board (default: a free port)
+  --link <url>          also dial out to that robo402 platform over the robot link, as robo402-link does
+                        beside a real Tumbller, with the device token in ROBO402_LINK_TOKEN
   --service <kind>      snapshot (the picture of a Tumbller camera) or data-analysis (statistics of numbers)
   --port <port>         the service robot's port (default: a free port)
   --camera-url <url>    the camera board a snapshot robot uses (default: a simulated Tumbller of its own)
@@ -62,6 +66,7 @@ function parse(argv: string[]) {
         "max-angular": { type: "string" },
         "watchdog-ms": { type: "string" },
         host: { type: "string" },
+        link: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -120,10 +125,31 @@ async function runTumbller(): Promise<Running> {
     motorPort: parsePort(args["motor-port"], "--motor-port"),
     cameraPort: parsePort(args["camera-port"], "--camera-port"),
   });
+  const lines = [`${sim.name} motor board:  ${sim.motorUrl}`, `${sim.name} camera board: ${sim.cameraUrl}`];
+  if (args.link === undefined) return { lines, close: sim.close };
+  const bridge = linkSim(sim, args.link);
   return {
-    lines: [`${sim.name} motor board:  ${sim.motorUrl}`, `${sim.name} camera board: ${sim.cameraUrl}`],
-    close: sim.close,
+    lines: [...lines, `${sim.name} dialing ${args.link} over the robot link`],
+    close: async () => {
+      await bridge.close();
+      await sim.close();
+    },
   };
+}
+
+/** Dials the platform at `platform` with the sim's own boards, as robo402-link does for a real robot. */
+function linkSim(sim: RobotSim, platform: string): Bridge {
+  if (!URL.canParse(platform) || !/^https?:$/.test(new URL(platform).protocol))
+    fail(`--link must be the platform's http:// or https:// URL, not "${platform}"`);
+  // Not a flag: a token on the command line shows in ps to every user of the machine.
+  const token = process.env.ROBO402_LINK_TOKEN;
+  if (!token) fail("--link needs the robot's device token in ROBO402_LINK_TOKEN");
+  return startBridge({
+    platform,
+    token,
+    boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
+    onEvent: (event) => console.log(`robot-sim: link ${JSON.stringify(event)}`),
+  });
 }
 
 async function runServiceRobot(service: string): Promise<Running> {
