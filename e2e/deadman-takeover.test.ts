@@ -3,14 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { robotsEnv, type TestStorage, testStorage } from "../apps/server/test/helpers.ts";
 import { type ServerProcess, startServer } from "./harness.ts";
 
-// A server process killed (SIGKILL: no shutdown, no stop) while a robot it drives is moving: the
-// dead-man it had armed is taken over by the other instance, which stops the robot. Two real server
-// processes on one PostgreSQL and Redis; the robot is a robot-sim whose motions outlast the test, so
-// the stop seen is the platform's, not the firmware's own. Needs DATABASE_URL and REDIS_URL.
+// One robot driven through two server processes on one PostgreSQL and Redis: a release answered by
+// one instance has stopped the robot and fences the session on the other; a process killed (SIGKILL: no
+// shutdown, no stop) while its robot moves has its dead-man taken over by the other, which stops it.
+// The robot is a robot-sim whose motions outlast the test, so the stop seen is the platform's, not the
+// firmware's own. Needs DATABASE_URL and REDIS_URL.
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 const DRIVER = "0x00000000000000000000000000000000000000d1";
 
-describe.runIf(shared)("an instance that dies with an armed dead-man", () => {
+describe.runIf(shared)("two instances stopping one robot", () => {
   let sim: RobotSim;
   let storage: TestStorage;
   let a: ServerProcess;
@@ -37,16 +38,35 @@ describe.runIf(shared)("an instance that dies with an armed dead-man", () => {
     await storage?.drop();
   });
 
-  it("has its robot stopped by the other instance", async () => {
-    const headers = { "x-wallet-address": DRIVER, "content-type": "application/json" };
-    const bought = await fetch(`${a.url}/api/v1/access/purchase`, {
+  const headers = (wallet: string) => ({ "x-wallet-address": wallet, "content-type": "application/json" });
+  async function drive(server: ServerProcess, wallet: string) {
+    const bought = await fetch(`${server.url}/api/v1/access/purchase`, {
       method: "POST",
-      headers,
+      headers: headers(wallet),
       body: JSON.stringify({ robot_host: sim.name }),
     });
     expect(bought.status).toBe(200);
-    const drive = await fetch(`${a.url}/api/v1/robot/motor/forward`, { headers });
-    expect(drive.status).toBe(200);
+    expect((await forward(server, wallet)).status).toBe(200);
+    expect(sim.moving()).toBe("forward");
+  }
+  const forward = (server: ServerProcess, wallet: string) =>
+    fetch(`${server.url}/api/v1/robot/motor/forward`, { headers: headers(wallet) });
+
+  it("a release answered by one instance has stopped the robot, and the other refuses the session", async () => {
+    const wallet = "0x00000000000000000000000000000000000000d2";
+    await drive(a, wallet);
+    const released = await fetch(`${b.url}/api/v1/access/release`, {
+      method: "POST",
+      headers: headers(wallet),
+    });
+    expect(released.status).toBe(200);
+    expect(sim.moving()).toBeNull();
+    expect((await forward(a, wallet)).status).toBe(403);
+    expect(sim.moving()).toBeNull();
+  });
+
+  it("an instance killed while its robot moves has the robot stopped by the other", async () => {
+    await drive(a, DRIVER);
     await a.stop("SIGKILL");
     expect(sim.moving()).toBe("forward");
 
