@@ -26,7 +26,16 @@ const RAISED_RATE_LIMITS = {
  */
 export function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", MAIN], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...RAISED_RATE_LIMITS, ...env },
+    env: {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "info",
+      // A test names the robots it needs; the default's linked simulator is for `npm start`.
+      SIMULATED_LINK_ROBOTS: "",
+      ...RAISED_RATE_LIMITS,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Array<Record<string, unknown>> = [];

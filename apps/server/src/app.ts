@@ -60,6 +60,7 @@ import { buildDriver } from "./robots/drivers/index.ts";
 import { checkRobotUrl, guardedDispatcher } from "./robots/endpoint-guard.ts";
 import { LinkHub } from "./robots/link/hub.ts";
 import { deviceTokenRoutes, linkRoutes } from "./robots/link/routes.ts";
+import { startLinkedSimulators } from "./robots/link/simulated.ts";
 import { DeviceTokens } from "./robots/link/tokens.ts";
 import { MotionGuard } from "./robots/motion.ts";
 import { OwedStopStore } from "./robots/owed-stops.ts";
@@ -81,6 +82,8 @@ export interface Platform {
   readonly network: PaymentNetwork | undefined;
   /** Every chain payments are taken on (the primary first); empty in free mode. */
   readonly networks: readonly PaymentNetwork[];
+  /** Starts the simulated robots that dial in (SIMULATED_LINK_ROBOTS), to the platform listening at `url`. */
+  linkSimulated(url: string): Promise<void>;
   /** Works the payments a crash or a lost settlement answer left unfinished now (it also runs every minute). */
   recoverPayments(): Promise<void>;
   close(): Promise<void>;
@@ -521,8 +524,33 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     // Last: the portals answer only what no API route did.
     app.route("/", webRoutes(WEB_DIST));
 
+    const linkSimulated = async (url: string) => {
+      if (config.SIMULATED_LINK_ROBOTS.length === 0) return;
+      const stop = await startLinkedSimulators(
+        config.SIMULATED_LINK_ROBOTS,
+        url,
+        async (entries) => {
+          await catalog.addConfigured(
+            entries.map((entry) => ({
+              entry,
+              price: config.SESSION_PRICE.replace("$", ""),
+              payTo: platformPayee,
+              solanaPayTo: platformPayees.svm,
+            })),
+          );
+          const tokens = entries.map(
+            async ({ id }) => [id, await deviceTokens.rotateConfigured(id)] as const,
+          );
+          return new Map(await Promise.all(tokens));
+        },
+        logger,
+      );
+      closers.push(stop);
+    };
+
     return {
       app,
+      linkSimulated,
       access,
       robots,
       database,

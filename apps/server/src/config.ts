@@ -137,6 +137,8 @@ const EnvSchema = z.object({
   ROBOTS: z.string().trim().default(""),
   ROBOTS_FILE: optionalText,
   SIMULATED_ROBOTS: list(["finland-tumbller-01", "finland-tumbller-02"]),
+  /** Simulated robots that dial in over the robot link once the server listens (main.ts), as a real one would. */
+  SIMULATED_LINK_ROBOTS: list(["finland-tumbller-03"]),
 
   ROBOT_TIMEOUT_MS: int(3000, 50, 60_000),
   CAMERA_TIMEOUT_MS: int(3000, 50, 60_000),

@@ -47,6 +47,10 @@ async function main(): Promise<void> {
       },
       "robo402 is listening",
     );
+    const url = `http://${config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${address.port}`;
+    platform
+      .linkSimulated(url.replace("0.0.0.0", "127.0.0.1"))
+      .catch((err: unknown) => logger.error({ err }, "the simulated linked robots did not start"));
   });
 
   let stopping = false;

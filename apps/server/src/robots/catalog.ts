@@ -199,21 +199,7 @@ export class RobotCatalog {
 
   /** Brings the configured robots into the catalog (at start) and loads the control path's registry. */
   async syncConfigured(drive: ConfiguredDriveRobot[], services: ConfiguredServiceRobot[]): Promise<void> {
-    for (const { entry, price, payTo, solanaPayTo } of drive) {
-      await this.store.upsertConfigured({
-        name: entry.id,
-        description: robotKind(entry.driver).description,
-        price,
-        walletAddress: payTo,
-        solanaAddress: solanaPayTo ?? null,
-        services: ["drive"],
-        endpoint: entry.motorUrl,
-        cameraUrl: entry.cameraUrl,
-        driver: entry.driver,
-        host: entry.id,
-        settings: entry.settings ?? null,
-      });
-    }
+    await this.#upsertConfigured(drive);
     await this.store.retireUnconfigured(
       drive.map(({ entry }) => entry.id),
       services.map((robot) => configuredId(robot.name)),
@@ -232,6 +218,30 @@ export class RobotCatalog {
       });
     }
     await this.reload();
+  }
+
+  /** Adds drive robots the configuration brings once the platform runs (the linked simulators). */
+  async addConfigured(drive: ConfiguredDriveRobot[]): Promise<void> {
+    await this.#upsertConfigured(drive);
+    await this.#changed();
+  }
+
+  async #upsertConfigured(drive: ConfiguredDriveRobot[]): Promise<void> {
+    for (const { entry, price, payTo, solanaPayTo } of drive) {
+      await this.store.upsertConfigured({
+        name: entry.id,
+        description: robotKind(entry.driver).description,
+        price,
+        walletAddress: payTo,
+        solanaAddress: solanaPayTo ?? null,
+        services: ["drive"],
+        endpoint: entry.motorUrl,
+        cameraUrl: entry.cameraUrl,
+        driver: entry.driver,
+        host: entry.id,
+        settings: entry.settings ?? null,
+      });
+    }
   }
 
   /** Reloads the drive robots from the database into the control path (also when another instance changed them). */

@@ -39,4 +39,14 @@ export class DeviceTokens {
     await this.db.update(robots).set({ deviceTokenHash: hash }).where(eq(robots.id, id));
     return token;
   }
+
+  /** `rotate` for a robot the configuration brings (no owner), named by its host. */
+  async rotateConfigured(host: string): Promise<string> {
+    const { token, hash } = newDeviceToken();
+    await this.db
+      .update(robots)
+      .set({ deviceTokenHash: hash })
+      .where(and(eq(robots.host, host), isNull(robots.ownerId)));
+    return token;
+  }
 }
