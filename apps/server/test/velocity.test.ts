@@ -1,7 +1,14 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type RobotSim, startRobotSim, startVelocityRobot, type VelocityRobot } from "@robo402/robot-sim";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseRobots } from "../src/robots/registry.ts";
 import { startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { listen } from "./listen.ts";
 
 // Three rovers: one whose owner allows far less than it can do, one whose platform dead-man (200 ms) is
 // far shorter than its own watchdog (a minute, so only the platform can have stopped it), and a Tumbller.
@@ -105,6 +112,29 @@ describe("a velocity robot", () => {
     expect(answer.status).toBe(422);
     expect((await answer.json()).detail ?? "").toMatch(/motor commands.*\/api\/v1\/robot\/motor\//);
     expect(tumbller.moving()).toBeNull();
+  });
+});
+
+describe("the CLI", () => {
+  it("drives a velocity robot for the time asked, then stops it", async () => {
+    silent.reset();
+    const start = silent.pose();
+    const server = await listen(test.platform.app.fetch);
+    const home = mkdtempSync(join(tmpdir(), "robo402-cli-"));
+    try {
+      const cli = fileURLToPath(new URL("../../../packages/client/bin/robo402.js", import.meta.url));
+      const args = ["--server", server.url, "--wallet", walletFor(silent.name), "velocity", "--linear", "1"];
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, ...args, "--seconds", "0.6"], {
+        env: { ...process.env, ROBO402_HOME: home },
+      });
+      expect(stdout).toMatch(/then stop: ok/);
+    } finally {
+      await server.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+    const end = silent.pose();
+    expect(end).toMatchObject({ linear: 0, angular: 0, stoppedBy: "command", y: start.y });
+    expect(end.x).toBeGreaterThan(start.x);
   });
 });
 

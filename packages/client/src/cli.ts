@@ -11,6 +11,9 @@ const USAGE = `Usage: robo402 <command> [options]
   buy <robot> --key 0x…      pay for time on a robot (x402) and keep the session token
   buy <robot> --solana-key <file|base58>   the same, paid in USDC on Solana
   drive <${MOTOR_COMMANDS.join("|")}>   drive the robot you bought
+  velocity --linear <l> --angular <a> [--seconds <s>]
+                             drive a velocity robot: speeds from -1 to 1 (negative: --angular=-0.5),
+                             sent ten times a second for s seconds (default 1), then stop
   frame <out.jpg>            save the robot's camera frame
   status                     your session
   release                    end your session (the robot stops)
@@ -30,6 +33,9 @@ Options:
 
 The session is kept in ${sessionPath()} (override with ROBO402_HOME).`;
 
+// Ten commands a second, as a velocity robot expects while it moves.
+const VELOCITY_PERIOD_MS = 100;
+
 function fail(message: string, code = 2): never {
   console.error(`robo402: ${message}`);
   process.exit(code);
@@ -46,6 +52,9 @@ const { values, positionals } = (() => {
         "solana-rpc": { type: "string" },
         wallet: { type: "string" },
         max: { type: "string" },
+        linear: { type: "string" },
+        angular: { type: "string" },
+        seconds: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -130,6 +139,28 @@ async function run(): Promise<void> {
         fail(`drive needs one of ${MOTOR_COMMANDS.join(", ")}`);
       const result = await client.drive(argument as MotorCommand);
       console.log(`${result.command}: ${result.status}`);
+      return;
+    }
+    case "velocity": {
+      const speed = (name: "linear" | "angular") => {
+        const value = Number(values[name] ?? "0");
+        if (!(Math.abs(value) <= 1)) fail(`--${name} must be a number from -1 to 1`);
+        return value;
+      };
+      const velocity = { linear: speed("linear"), angular: speed("angular") };
+      const seconds = Number(values.seconds ?? "1");
+      if (!(seconds > 0 && seconds <= 600)) fail("--seconds must be a number above 0, at most 600");
+      // The platform's dead-man stops a robot whose commands stop coming: repeat, then stop it ourselves.
+      const until = Date.now() + seconds * 1000;
+      try {
+        while (Date.now() < until) {
+          await client.velocity(velocity);
+          await new Promise((resolve) => setTimeout(resolve, VELOCITY_PERIOD_MS));
+        }
+      } finally {
+        await client.drive("stop");
+      }
+      console.log(`velocity ${velocity.linear}, ${velocity.angular} for ${seconds} s, then stop: ok`);
       return;
     }
     case "frame": {

@@ -6,6 +6,8 @@ import {
   ReleaseResponse,
   RobotStatusResponse,
   SessionResponse,
+  type Velocity,
+  VelocityResponse,
 } from "@robo402/protocol";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { generatePaymentId } from "@x402/extensions/payment-identifier";
@@ -116,6 +118,18 @@ export class Robo402Client {
     return this.#json(CommandResponse, `/api/v1/robot/motor/${command}`);
   }
 
+  /**
+   * A velocity robot's speeds, each from -1 to 1 (fractions of its limits). The platform stops it when
+   * none came for its watchdog time (at most 1 s): send about ten a second while it should move.
+   */
+  velocity(velocity: Velocity) {
+    return this.#json(VelocityResponse, "/api/v1/robot/velocity", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(velocity),
+    });
+  }
+
   /** The robot's latest camera frame, as JPEG bytes. */
   async frame(): Promise<Uint8Array> {
     const url = this.#url("/api/v1/robot/camera/frame");
@@ -132,7 +146,8 @@ export class Robo402Client {
 
   async #json<T extends z.ZodType>(schema: T, path: string, init: RequestInit = {}): Promise<z.infer<T>> {
     const url = this.#url(path);
-    const response = await this.#fetch(url, { ...init, headers: await this.#authorized(url) });
+    const headers = { ...(init.headers as Record<string, string>), ...(await this.#authorized(url)) };
+    const response = await this.#fetch(url, { ...init, headers });
     return schema.parse(await this.#body(response));
   }
 
