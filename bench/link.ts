@@ -1,0 +1,208 @@
+/**
+ * The robot link's rows: a motor command over the link on loopback (client → platform → link → robo402-link
+ * → robot-sim's motor board) against the same command over HTTP to a robot-sim the platform calls
+ * directly, and against HTTP straight to robot-sim; then camera fan-out over the link: 100 viewers of one
+ * linked robot's stream, with the frames the bridge fetched from the camera board counted.
+ *
+ * `npx tsx bench/link.ts` runs it alone and prints the figures.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startBridge, Tumbller } from "@robo402/robot-link";
+import { startRobotSim } from "@robo402/robot-sim";
+import { request } from "undici";
+import { startServer } from "../e2e/harness.ts";
+import { percentile } from "./measure.ts";
+import { MjpegViewer } from "./mjpeg.ts";
+import { ORPHAN_GUARD, stopChild } from "./processes.ts";
+
+export interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+}
+
+export interface LinkResult {
+  readonly direct: Latency;
+  readonly overHttp: Latency;
+  readonly overLink: Latency;
+  readonly camera: {
+    readonly viewers: number;
+    readonly seconds: number;
+    /** Frames per second one viewer got, the mean over viewers. */
+    readonly fpsPerViewer: number;
+    /** Frames the bridge fetched from the camera board in the window, and frames one viewer got (mean). */
+    readonly robotFrames: number;
+    readonly framesPerViewer: number;
+  };
+}
+
+const HTTP_ROBOT = "bench-http-01";
+const LINK_ROBOT = "bench-link-01";
+const WALLET_HTTP = "0xbe4c000000000000000000000000000000000011";
+const WALLET_LINK = "0xbe4c000000000000000000000000000000000012";
+const WARMUP = 200;
+
+async function latency(url: string, headers: Record<string, string>, samples: number): Promise<Latency> {
+  const times: number[] = [];
+  for (let i = 0; i < samples + WARMUP; i++) {
+    const started = performance.now();
+    const response = await request(url, { headers, reset: true });
+    await response.body.arrayBuffer();
+    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`);
+    if (i >= WARMUP) times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+export async function measureLink(options: {
+  samples: number;
+  viewers: number;
+  seconds: number;
+}): Promise<LinkResult> {
+  const httpSim = await startRobotSim({ name: HTTP_ROBOT });
+  const linkSim = await startRobotSim({ name: LINK_ROBOT });
+  const dataDir = mkdtempSync(join(tmpdir(), "robo402-bench-link-"));
+  const server = await startServer(
+    {
+      SIMULATED_ROBOTS: "",
+      SIMULATED_SERVICES: "false",
+      ROBOTS: JSON.stringify([
+        { host: HTTP_ROBOT, motor_url: httpSim.motorUrl, camera_url: httpSim.cameraUrl },
+      ]),
+      DATA_DIR: dataDir,
+      SESSION_DURATION_MINUTES: "60",
+      PAYMENT_ENABLED: "false",
+    },
+    ORPHAN_GUARD,
+  ).catch((error) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  let robotFrames = 0;
+  const tumbller = new Tumbller(linkSim.motorUrl, linkSim.cameraUrl);
+  const post = (path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(`${server.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  let bridge: ReturnType<typeof startBridge> | undefined;
+  try {
+    const signedUp = await post(
+      "/api/auth/register",
+      { email: "bench-owner@robo402.test", password: "long-enough-password", role: "robot_owner" },
+      {},
+    );
+    const { access_token } = (await signedUp.json()) as { access_token: string };
+    const created = await post(
+      "/api/robots",
+      {
+        name: LINK_ROBOT,
+        price: "0.10",
+        wallet_address: "0x000000000000000000000000000000000000bEEF",
+        services: ["drive"],
+        driver: "link",
+        host: LINK_ROBOT,
+      },
+      { authorization: `Bearer ${access_token}` },
+    );
+    const { device_token } = (await created.json()) as { device_token: string };
+    bridge = startBridge({
+      platform: server.url,
+      token: device_token,
+      boards: {
+        command: (command) => tumbller.command(command),
+        info: () => tumbller.info(),
+        frame: () => {
+          robotFrames++;
+          return tumbller.frame();
+        },
+      },
+    });
+    for (const [robot, wallet] of [
+      [HTTP_ROBOT, WALLET_HTTP],
+      [LINK_ROBOT, WALLET_LINK],
+    ] as const) {
+      for (;;) {
+        const bought = await post(
+          "/api/v1/access/purchase",
+          { robot_host: robot },
+          { "x-wallet-address": wallet },
+        );
+        if (bought.ok) break;
+        // The linked robot is offline (503) until its bridge has dialed in.
+        if (bought.status !== 503) throw new Error(`purchase of ${robot} answered ${bought.status}`);
+        await sleep(200);
+      }
+    }
+
+    const direct = await latency(`${httpSim.motorUrl}/motor/forward`, {}, options.samples);
+    const overHttp = await latency(
+      `${server.url}/api/v1/robot/motor/forward`,
+      { "x-wallet-address": WALLET_HTTP },
+      options.samples,
+    );
+    const overLink = await latency(
+      `${server.url}/api/v1/robot/motor/forward`,
+      { "x-wallet-address": WALLET_LINK },
+      options.samples,
+    );
+
+    const viewers = Array.from(
+      { length: options.viewers },
+      () => new MjpegViewer(`${server.url}/api/v1/robot/camera/stream`, { "x-wallet-address": WALLET_LINK }),
+    );
+    try {
+      await Promise.all(viewers.map((viewer) => viewer.firstFrame()));
+      const fetchedBefore = robotFrames;
+      const from = performance.now();
+      await sleep(options.seconds * 1000);
+      const to = performance.now();
+      const fetched = robotFrames - fetchedBefore;
+      const inWindow = viewers.map((viewer) => viewer.arrivals.filter((at) => at >= from && at <= to));
+      const framesPerViewer = inWindow.reduce((sum, arrivals) => sum + arrivals.length, 0) / viewers.length;
+      return {
+        direct,
+        overHttp,
+        overLink,
+        camera: {
+          viewers: options.viewers,
+          seconds: options.seconds,
+          fpsPerViewer: framesPerViewer / ((to - from) / 1000),
+          robotFrames: fetched,
+          framesPerViewer,
+        },
+      };
+    } finally {
+      await Promise.all(viewers.map((viewer) => viewer.close().catch(() => {})));
+    }
+  } finally {
+    await bridge?.close();
+    await stopChild(server.child);
+    await Promise.all([httpSim.close(), linkSim.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function linkTable(result: LinkResult): string {
+  const ms = (value: number) => value.toFixed(2);
+  const { direct, overHttp, overLink, camera } = result;
+  return [
+    "| motor command | p50 ms | p99 ms | added at p50 over direct |",
+    "| --- | --- | --- | --- |",
+    `| HTTP straight to robot-sim | ${ms(direct.p50)} | ${ms(direct.p99)} | — |`,
+    `| platform → HTTP robot | ${ms(overHttp.p50)} | ${ms(overHttp.p99)} | ${ms(overHttp.p50 - direct.p50)} |`,
+    `| platform → link → robo402-link → robot-sim | ${ms(overLink.p50)} | ${ms(overLink.p99)} | ${ms(overLink.p50 - direct.p50)} (over platform → HTTP: ${ms(overLink.p50 - overHttp.p50)}) |`,
+    "",
+    `Camera over the link: ${camera.viewers} viewers for ${camera.seconds} s, ${camera.fpsPerViewer.toFixed(2)} fps per viewer; ` +
+      `${camera.robotFrames} frames fetched from the robot, ${camera.framesPerViewer.toFixed(1)} received by each viewer.`,
+  ].join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await measureLink({ samples: 1000, viewers: 100, seconds: 5 });
+  console.log(linkTable(result));
+}
