@@ -119,7 +119,7 @@ describe("the CLI", () => {
   it("drives a velocity robot for the time asked, then stops it", async () => {
     silent.reset();
     const start = silent.pose();
-    const server = await listen(test.platform.app.fetch);
+    const server = await listen((request, env) => test.platform.app.fetch(request, env as object));
     const home = mkdtempSync(join(tmpdir(), "robo402-cli-"));
     try {
       const cli = fileURLToPath(new URL("../../../packages/client/bin/robo402.js", import.meta.url));

@@ -127,6 +127,11 @@ export const RobotResponse = z.object({
   /** Drive robots: the `robot_host` to buy with `/api/v1/access/purchase`. */
   host: z.string().nullable(),
   /**
+   * Drive robots: what they take, from their kind. `motor`: `/api/v1/robot/motor/{command}`; `velocity`:
+   * `POST /api/v1/robot/velocity` about ten times a second. Null for robots paid per call.
+   */
+  control: z.enum(["motor", "velocity"]).nullable(),
+  /**
    * A robot that dials in over the robot link: its device token, in the answer that registers it (or
    * rotates the token) only. The platform keeps its hash; it cannot show it again.
    */

@@ -294,6 +294,7 @@ function toEntry(row: CatalogRobot): RobotEntry {
 /** A robot as the API shows it; where it is reached only to its owner and admins. */
 export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
   const manager = viewer !== undefined && canManage(robot, viewer);
+  const kind = robotKind(robot.driver);
   return {
     id: robot.id,
     owner_id: robot.ownerId,
@@ -306,8 +307,9 @@ export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
     services: robot.services,
     status: robot.status,
     driver: robot.driver,
-    sells: robotKind(robot.driver).sells,
+    sells: kind.sells,
     host: robot.host,
+    control: kind.sells === "time" ? (kind.control ?? "motor") : null,
     ...(manager && { endpoint: robot.endpoint, camera_url: robot.cameraUrl }),
     suspended: robot.suspendedAt !== null,
     created_at: robot.createdAt.toISOString(),

@@ -45,6 +45,8 @@ export interface TimeKind extends KindBase {
    * it has no endpoint for the platform to call.
    */
   readonly dialsIn?: true;
+  /** What its buyers send (RobotResponse.control): motor commands unless it says velocity. */
+  readonly control?: "velocity";
   /** Where it is reached when only its `robot_host` is known (`ROBOTS=finland-tumbller-01`). */
   addresses(host: string): { motorUrl: string; cameraUrl: string };
   driver(entry: RobotEntry, context: DriverContext): RobotDriver;

@@ -39,6 +39,7 @@ export const velocityKind: TimeKind = {
   description:
     "Rover with a velocity API and a camera: drive it live with linear and angular speed, paid by time.",
   settings: VelocitySettings,
+  control: "velocity",
   addresses: (host) => tumbllerKind.addresses(host),
   checkRegistration: (registration) => tumbllerKind.checkRegistration(registration),
   driver: (entry, context) => velocityDriver(entry, context),
