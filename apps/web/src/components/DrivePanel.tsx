@@ -1,4 +1,10 @@
-import type { MotorCommand, PurchaseResponse, RobotResponse, RobotStatusResponse } from "@robo402/protocol";
+import type {
+  MotorCommand,
+  PurchaseResponse,
+  RobotResponse,
+  RobotStatusResponse,
+  Velocity,
+} from "@robo402/protocol";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
 import { api } from "../api/client.ts";
@@ -7,10 +13,12 @@ import { useAccessConfig, useDriveAvailability } from "../api/queries.ts";
 import { type DriveSession, driveSessions } from "../drive/session.ts";
 import { clock, useCountdown } from "../drive/useCountdown.ts";
 import { useHoldToDrive } from "../drive/useHoldToDrive.ts";
+import { useVelocityDrive } from "../drive/useVelocityDrive.ts";
 import { useWallet } from "../wallet/WalletProvider.tsx";
 import { usdc } from "../x402/networks.ts";
 import { ErrorMessage } from "./ErrorMessage.tsx";
 import { Button, Card } from "./ui.tsx";
+import { VelocityPad } from "./VelocityPad.tsx";
 
 const PAD: Array<{ command: Exclude<MotorCommand, "stop">; label: string; symbol: string; area: string }> = [
   { command: "forward", label: "Forward", symbol: "▲", area: "col-start-2 row-start-1" },
@@ -24,7 +32,7 @@ const credentialsOf = (session: DriveSession | null) =>
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
-/** Buy time on a Tumbller, then drive it: live camera, hold-to-drive, stop, countdown, release. */
+/** Buy time on a drive robot, then drive it: live camera, hold-to-drive, stop, countdown, release. */
 export function DrivePanel({ robot }: { robot: RobotResponse }) {
   const host = robot.host ?? robot.name;
   const queries = useQueryClient();
@@ -80,10 +88,11 @@ export function DrivePanel({ robot }: { robot: RobotResponse }) {
     },
   });
 
-  const send = useCallback(
-    (command: MotorCommand) => {
+  const call = useCallback(
+    (path: string, velocity?: Velocity) => {
       if (!session) return;
-      api(`/api/v1/robot/motor/${command}`, credentialsOf(session))
+      const body = velocity && { method: "POST" as const, body: velocity };
+      api(path, { ...body, ...credentialsOf(session) })
         .then(() => setCommandError(null))
         .catch((error: unknown) => {
           if (error instanceof ApiError && (error.status === 401 || error.status === 403)) end(error.message);
@@ -92,7 +101,14 @@ export function DrivePanel({ robot }: { robot: RobotResponse }) {
     },
     [session, end],
   );
-  const { press, release, stop } = useHoldToDrive(send, live);
+  const send = useCallback((command: MotorCommand) => call(`/api/v1/robot/motor/${command}`), [call]);
+  const velocityDriven = robot.control === "velocity";
+  const { press, release, stop } = useHoldToDrive(send, live && !velocityDriven);
+  const { setPad, letGo } = useVelocityDrive(
+    (velocity) => call("/api/v1/robot/velocity", velocity),
+    () => send("stop"),
+    live && velocityDriven,
+  );
 
   const releaseSession = useMutation({
     mutationFn: () => api("/api/v1/access/release", { method: "POST", ...credentialsOf(session) }),
@@ -162,43 +178,58 @@ export function DrivePanel({ robot }: { robot: RobotResponse }) {
         )}
         {live && (
           <>
-            <p className="mb-2 text-sm text-slate-700">
-              Hold an arrow key, W A S D, or a button below. Letting go stops the robot.
-            </p>
-            <div className="mx-auto grid w-56 grid-cols-3 grid-rows-3 gap-2">
-              {PAD.map((pad) => (
-                <button
-                  key={pad.command}
-                  type="button"
-                  aria-label={`Drive ${pad.label.toLowerCase()} (hold)`}
-                  className={`${pad.area} h-16 touch-none select-none rounded-md bg-blue-700 text-2xl text-white active:bg-blue-900`}
-                  onPointerDown={(event) => {
-                    event.currentTarget.setPointerCapture(event.pointerId);
-                    press(pad.command);
-                  }}
-                  onPointerUp={release}
-                  onPointerCancel={release}
-                  onLostPointerCapture={release}
-                  onKeyDown={(event) => {
-                    if (event.key === " " || event.key === "Enter") {
-                      event.preventDefault();
-                      if (!event.repeat) press(pad.command);
-                    }
-                  }}
-                  onKeyUp={(event) => (event.key === " " || event.key === "Enter") && release()}
-                  onContextMenu={(event) => event.preventDefault()}
-                >
-                  {pad.symbol}
-                </button>
-              ))}
-              <button
-                type="button"
-                className="col-start-2 row-start-2 h-16 rounded-md bg-red-700 font-bold text-white"
-                onClick={stop}
-              >
-                STOP
-              </button>
-            </div>
+            {velocityDriven ? (
+              <>
+                <p className="mb-2 text-sm text-slate-700">
+                  Hold arrow keys or W A S D (two at once drive an arc), or hold and drag on the pad: the
+                  further from its centre, the faster. Letting go stops the robot.
+                </p>
+                <VelocityPad onChange={setPad} />
+                <Button tone="secondary" className="mt-2 w-full" onClick={letGo}>
+                  STOP
+                </Button>
+              </>
+            ) : (
+              <>
+                <p className="mb-2 text-sm text-slate-700">
+                  Hold an arrow key, W A S D, or a button below. Letting go stops the robot.
+                </p>
+                <div className="mx-auto grid w-56 grid-cols-3 grid-rows-3 gap-2">
+                  {PAD.map((pad) => (
+                    <button
+                      key={pad.command}
+                      type="button"
+                      aria-label={`Drive ${pad.label.toLowerCase()} (hold)`}
+                      className={`${pad.area} h-16 touch-none select-none rounded-md bg-blue-700 text-2xl text-white active:bg-blue-900`}
+                      onPointerDown={(event) => {
+                        event.currentTarget.setPointerCapture(event.pointerId);
+                        press(pad.command);
+                      }}
+                      onPointerUp={release}
+                      onPointerCancel={release}
+                      onLostPointerCapture={release}
+                      onKeyDown={(event) => {
+                        if (event.key === " " || event.key === "Enter") {
+                          event.preventDefault();
+                          if (!event.repeat) press(pad.command);
+                        }
+                      }}
+                      onKeyUp={(event) => (event.key === " " || event.key === "Enter") && release()}
+                      onContextMenu={(event) => event.preventDefault()}
+                    >
+                      {pad.symbol}
+                    </button>
+                  ))}
+                  <button
+                    type="button"
+                    className="col-start-2 row-start-2 h-16 rounded-md bg-red-700 font-bold text-white"
+                    onClick={stop}
+                  >
+                    STOP
+                  </button>
+                </div>
+              </>
+            )}
             <ErrorMessage error={commandError} />
             <Button
               tone="secondary"
