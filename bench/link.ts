@@ -4,7 +4,7 @@
  * directly, and against HTTP straight to robot-sim; then camera fan-out over the link: 100 viewers of one
  * linked robot's stream, with the frames the bridge fetched from the camera board counted.
  *
- * `npx tsx bench/link.ts` runs it alone and prints the figures.
+ * `BENCH_ONLY=link npm run bench` runs these rows alone (and records them); `npx tsx bench/link.ts` prints them.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -29,6 +29,7 @@ import { findAssociatedTokenPda, TOKEN_PROGRAM_ADDRESS } from "@solana-program/t
 import { createPublicClient, erc20Abi, http } from "viem";
 import { startServer } from "../e2e/harness.ts";
 import { measureCameraFanout } from "./camera.ts";
+import { linkTable, measureLink } from "./link.ts";
 import { type Figures, measure } from "./measure.ts";
 import {
   Cleanup,
@@ -83,6 +84,9 @@ const RESULTS = new URL("./RESULTS.md", import.meta.url);
 const ONLY_PURCHASES = process.env.BENCH_ONLY === "purchase";
 /** BENCH_ONLY=stop runs the stop latency row alone. */
 const ONLY_STOP = process.env.BENCH_ONLY === "stop";
+/** BENCH_ONLY=link runs the robot link's rows alone. */
+const ONLY_LINK = process.env.BENCH_ONLY === "link";
+const LINK_OPTIONS = { samples: 1000, viewers: 100, seconds: 5 };
 const STOP_SAMPLES = Number(process.env.BENCH_STOP_SAMPLES ?? 50);
 const STOP_P99_TARGET_MS = 250;
 const UNPAID_TARGET = 1.5;
@@ -353,6 +357,7 @@ function raise(message: string): never {
 async function main(cleanup: Cleanup): Promise<void> {
   const started = performance.now();
   if (ONLY_STOP) return stopOnly(cleanup, started);
+  if (ONLY_LINK) return linkOnly(started);
   // In this process, before any child runs: it measures the platform's classes, not a server.
   const sessionChecks = ONLY_PURCHASES
     ? undefined
@@ -416,6 +421,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   const stop = await measureStopLatency(cleanup, sims[0] as SimProcess, "bench-tumbller", STOP_SAMPLES);
   for (const line of stopTable(stop, STOP_P99_TARGET_MS)) say(line);
   say();
+  say(linkTable(await measureLink(LINK_OPTIONS)));
+  say();
   say(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
   console.log(`written to ${fileURLToPath(RESULTS)}`);
@@ -429,6 +436,16 @@ async function stopOnly(cleanup: Cleanup, started: number): Promise<void> {
     ...stopTable(stop, STOP_P99_TARGET_MS),
     "",
     `bench (BENCH_ONLY=stop) took ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  ];
+  for (const line of lines) console.log(line);
+  recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
+}
+
+async function linkOnly(started: number): Promise<void> {
+  const lines = [
+    linkTable(await measureLink(LINK_OPTIONS)),
+    "",
+    `bench (BENCH_ONLY=link) took ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
   for (const line of lines) console.log(line);
   recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
