@@ -52,7 +52,9 @@ export class LinkHub extends EventEmitter<LinkEvents> {
 
   async start(): Promise<void> {
     this.#unsubscribeReplies = await this.pubsub.subscribe(this.#replyChannel, (message) => {
-      const { id, answer } = JSON.parse(message) as Reply;
+      const reply = parse<Reply>(message);
+      if (!reply) return;
+      const { id, answer } = reply;
       const waiting = this.#waiting.get(id);
       if (!waiting) return;
       this.#waiting.delete(id);
@@ -73,13 +75,23 @@ export class LinkHub extends EventEmitter<LinkEvents> {
     const previous = this.#links.get(robotId);
     if (previous)
       this.#detach(previous.connection, LinkClose.replaced, "a newer link for this robot connected");
-    const unsubscribe = this.pubsub.subscribe(this.#robotChannel(robotId), (message) =>
-      this.#heard(connection, JSON.parse(message) as ToHolder),
-    );
+    const unsubscribe = this.pubsub.subscribe(this.#robotChannel(robotId), (message) => {
+      const heard = parse<ToHolder>(message);
+      if (heard) this.#heard(connection, heard);
+    });
     this.#links.set(robotId, { connection, unsubscribe });
-    await unsubscribe;
-    await this.kv.set(this.#holderKey(robotId), linkId, HOLDER_TTL_MS);
-    await this.pubsub.publish(this.#robotChannel(robotId), JSON.stringify({ kind: "takeover", by: linkId }));
+    try {
+      await unsubscribe;
+      await this.kv.set(this.#holderKey(robotId), linkId, HOLDER_TTL_MS);
+      await this.pubsub.publish(
+        this.#robotChannel(robotId),
+        JSON.stringify({ kind: "takeover", by: linkId }),
+      );
+    } catch (error) {
+      // Without the shared store the other instances could not reach it: the robot dials again.
+      this.#detach(connection, LinkClose.restart, "the platform's shared store is unavailable");
+      throw error;
+    }
     this.logger.info({ robot: robotId, link: linkId }, "robot link up");
     this.emit("up", robotId);
     return connection;
@@ -138,14 +150,17 @@ export class LinkHub extends EventEmitter<LinkEvents> {
       this.#detach(connection, LinkClose.unauthorized, "device token rotated");
       return;
     }
-    void connection.request(message.request, message.timeoutMs).then((answer) => {
-      const { jpeg, ...rest } = answer as LinkAnswer & { jpeg?: Uint8Array };
-      const reply: Reply = {
-        id: message.id,
-        answer: jpeg ? { ...rest, jpeg64: Buffer.from(jpeg).toString("base64") } : rest,
-      };
-      return this.pubsub.publish(replyChannel(message.reply), JSON.stringify(reply));
-    });
+    void connection
+      .request(message.request, message.timeoutMs)
+      .then((answer) => {
+        const { jpeg, ...rest } = answer as LinkAnswer & { jpeg?: Uint8Array };
+        const reply: Reply = {
+          id: message.id,
+          answer: jpeg ? { ...rest, jpeg64: Buffer.from(jpeg).toString("base64") } : rest,
+        };
+        return this.pubsub.publish(replyChannel(message.reply), JSON.stringify(reply));
+      })
+      .catch((err) => this.logger.warn({ robot: connection.robotId, err }, "robot link answer not relayed"));
   }
 
   #detach(connection: LinkConnection, code: number | undefined, reason: string): void {
@@ -183,3 +198,13 @@ export class LinkHub extends EventEmitter<LinkEvents> {
 }
 
 const replyChannel = (instance: string) => `link-reply:${instance}`;
+
+// Channel messages come from other instances of this platform; a malformed one is dropped, never thrown
+// inside the connection's event handling.
+function parse<T>(message: string): T | undefined {
+  try {
+    return JSON.parse(message) as T;
+  } catch {
+    return undefined;
+  }
+}
