@@ -34,8 +34,11 @@ export function sessionCheckTable(result: SessionCheckResult): string[] {
   ];
 }
 
-export function cameraTable(result: CameraResult): string[] {
+export function cameraTable(result: CameraResult, fpsTarget: number): string[] {
   const { direct } = result;
+  const slowest = Math.min(...result.platform.map((w) => w.fpsPerViewer));
+  const busy = result.platform.reduce((sum, w) => sum + w.cameraBusy, 0);
+  const requests = result.platform.reduce((sum, w) => sum + w.cameraRequests, 0);
   const cells = (name: string, w: CameraWindow) => [
     name,
     w.viewers,
@@ -64,6 +67,8 @@ export function cameraTable(result: CameraResult): string[] {
     "",
     `Windows of ${result.seconds} s, the platform's CAMERA_INTERVAL_MS and the direct poller both ${result.intervalMs} ms; ` +
       `the firmware's limit (one request per ${FIRMWARE_MIN_INTERVAL_MS} ms) allows at most ${ceiling} camera requests a window.`,
+    `Over HTTP each viewer got at least ${fixed(slowest, 2)} fps (target ≥ ${fpsTarget}: ${slowest >= fpsTarget ? "within" : "short"}); ` +
+      `the camera refused ${busy} of the platform's ${requests} requests as too soon.`,
   ];
 }
 

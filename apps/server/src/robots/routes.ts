@@ -66,6 +66,17 @@ const frame = createRoute({
 });
 
 const BOUNDARY = "robo402-frame";
+// Each frame's multipart part, built once for all its viewers (one write each, not three).
+const parts = new WeakMap<Frame, Uint8Array>();
+function multipartPart(frame: Frame): Uint8Array {
+  let part = parts.get(frame);
+  if (!part) {
+    const head = `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\n\r\n`;
+    part = Buffer.concat([Buffer.from(head, "latin1"), frame.jpeg, Buffer.from("\r\n", "latin1")]);
+    parts.set(frame, part);
+  }
+  return part;
+}
 // How often an open stream asks whether its session still runs (it may end on another instance).
 const STREAM_RECHECK_MS = 5000;
 const cameraStream = createRoute({
@@ -143,11 +154,8 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
         const send = (frame: Frame) => {
           // A viewer that cannot keep up skips frames instead of queueing them in memory.
           if (writing) return;
-          const head = `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\n\r\n`;
           writing = out
-            .write(head)
-            .then(() => out.write(frame.jpeg))
-            .then(() => out.write("\r\n"))
+            .write(multipartPart(frame))
             .catch(() => {})
             .finally(() => {
               writing = undefined;
