@@ -14,6 +14,7 @@
  *   poller straight to the camera board (camera.ts).
  * - scale: the motor command's p50/p99 with 1 → 1,000 robots and 1 → 500 sessions, against 1 and 1 (scale.ts).
  * - stop latency: from the dead-man's deadline and from a release to the stop at the robot (stop-latency.ts).
+ * - velocity stream: 10 Hz × 100 rovers straight to robot-sim's rovers and through the platform (velocity.ts).
  *
  * The output goes to bench/RESULTS.md too, above the previous runs (results.ts).
  *
@@ -46,6 +47,7 @@ import { measureScale } from "./scale.ts";
 import { measureSessionChecks } from "./session-check.ts";
 import { measureStopLatency, stopTable } from "./stop-latency.ts";
 import { cameraTable, scaleTable, sessionCheckTable } from "./tables.ts";
+import { measureVelocityStream, velocityTable } from "./velocity.ts";
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -91,6 +93,9 @@ const ONLY_STOP = process.env.BENCH_ONLY === "stop";
 /** BENCH_ONLY=link runs the robot link's rows alone. */
 const ONLY_LINK = process.env.BENCH_ONLY === "link";
 const LINK_OPTIONS = { samples: 1000, viewers: 100, seconds: 5 };
+/** BENCH_ONLY=velocity runs the velocity stream row alone. */
+const ONLY_VELOCITY = process.env.BENCH_ONLY === "velocity";
+const VELOCITY_OPTIONS = { robots: 100, hz: 10, seconds: Number(process.env.BENCH_VELOCITY_SECONDS ?? 5) };
 const STOP_SAMPLES = Number(process.env.BENCH_STOP_SAMPLES ?? 50);
 const STOP_P99_TARGET_MS = 250;
 const UNPAID_TARGET = 1.5;
@@ -363,6 +368,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   if (ONLY_CAMERA) return cameraOnly(cleanup, started);
   if (ONLY_STOP) return stopOnly(cleanup, started);
   if (ONLY_LINK) return linkOnly(started);
+  if (ONLY_VELOCITY) return velocityOnly(cleanup, started);
   // In this process, before any child runs: it measures the platform's classes, not a server.
   const sessionChecks = ONLY_PURCHASES
     ? undefined
@@ -424,6 +430,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   say();
   say(linkTable(await measureLink(LINK_OPTIONS)));
   say();
+  for (const line of velocityTable(await measureVelocityStream(cleanup, VELOCITY_OPTIONS))) say(line);
+  say();
   say(`bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
   recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
   console.log(`written to ${fileURLToPath(RESULTS)}`);
@@ -447,6 +455,16 @@ async function linkOnly(started: number): Promise<void> {
     linkTable(await measureLink(LINK_OPTIONS)),
     "",
     `bench (BENCH_ONLY=link) took ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  ];
+  for (const line of lines) console.log(line);
+  recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
+}
+
+async function velocityOnly(cleanup: Cleanup, started: number): Promise<void> {
+  const lines = [
+    ...velocityTable(await measureVelocityStream(cleanup, VELOCITY_OPTIONS)),
+    "",
+    `bench (BENCH_ONLY=velocity) took ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
   for (const line of lines) console.log(line);
   recordRun(fileURLToPath(RESULTS), machine(), lines.join("\n"));
