@@ -1,5 +1,6 @@
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { serve } from "@hono/node-server";
+import { LINK_SILENCE_MS } from "@robo402/protocol";
 import { type Bridge, type BridgeEvent, startBridge, Tumbller } from "@robo402/robot-link";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
 import { Hono } from "hono";
@@ -101,11 +102,48 @@ describe("the robot link between platform and bridge", () => {
     for (const socket of websocket.server.clients) socket.terminate();
     expect(await eventually(() => sim.moving() === null, DEADMAN_MS)).toBe(true);
     expect(sim.commands().at(-1)?.command).toBe("stop");
-    expect(events.some((event) => event.type === "stopped")).toBe(true);
+    // The board has stopped before its answer reaches the bridge, which then says so.
+    expect(await eventually(() => events.some((event) => event.type === "stopped"))).toBe(true);
 
     expect(await eventually(() => hub.linkedHere(HOST))).toBe(true);
     await driver().command("left");
     expect(sim.moving()).toBe("left");
+  });
+
+  it("a link gone silent (half-open: no close ever arrives) stops the robot within the dead-man time and is dialed again", async () => {
+    // A proxy that, once cut, forwards nothing either way and closes nothing: a dead Wi-Fi or NAT entry.
+    let cut = false;
+    const proxy = createServer((inbound) => {
+      const outbound = connect(Number(new URL(url).port), "127.0.0.1");
+      inbound.on("data", (chunk) => cut || outbound.write(chunk));
+      outbound.on("data", (chunk) => cut || inbound.write(chunk));
+      for (const end of [inbound, outbound]) end.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const events: BridgeEvent[] = [];
+    bridges.push(
+      startBridge({
+        platform: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        token: TOKEN,
+        boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
+        onEvent: (event) => events.push(event),
+        backoffMs: 50,
+        maxBackoffMs: 200,
+      }),
+    );
+    try {
+      expect(await eventually(() => hub.linkedHere(HOST))).toBe(true);
+      await driver().command("forward");
+      expect(sim.moving()).toBe("forward");
+      cut = true;
+      expect(await eventually(() => sim.moving() === null, DEADMAN_MS + 500)).toBe(true);
+      // The bridge calls the silent link dead and dials again (through the proxy, which stays cut).
+      expect(
+        await eventually(() => events.some((event) => event.type === "disconnected"), LINK_SILENCE_MS + 2000),
+      ).toBe(true);
+    } finally {
+      proxy.close();
+    }
   });
 
   it("a motion the platform never follows up is stopped by the bridge's own dead-man", async () => {
