@@ -82,6 +82,7 @@ describe.each(ENGINES)("$engine", ({ engine, url }) => {
     it("sets a value unless a fence stands, until the fence lapses", async () => {
       const store = await kv(url, testPrefix());
       expect(await store.setUnless("k", "first", 60_000, "fence")).toBe(true);
+      expect(await store.getMany(["k", "fence"])).toEqual(["first", null]);
       await store.set("fence", "1", 80);
       expect(await store.setUnless("k", "second", 60_000, "fence")).toBe(false);
       expect(await store.get("k")).toBe("first");

@@ -4,6 +4,8 @@
  */
 export interface Kv {
   get(key: string): Promise<string | null>;
+  /** `get` of several keys in one round trip, in their order. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(key: string): Promise<void>;
   /** Sets `key` to `value` only if it is absent (atomically, across processes with Redis); true if this call set it. */

@@ -12,6 +12,10 @@ export class MemoryKv implements Kv {
     return this.#live(key)?.value ?? null;
   }
 
+  async getMany(keys: string[]): Promise<(string | null)[]> {
+    return keys.map((key) => this.#live(key)?.value ?? null);
+  }
+
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     this.#put(key, value, ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs);
   }

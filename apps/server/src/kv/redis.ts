@@ -55,6 +55,10 @@ export class RedisKv implements Kv {
     return this.#redis.get(key);
   }
 
+  async getMany(keys: string[]): Promise<(string | null)[]> {
+    return keys.length === 0 ? [] : this.#redis.mget(keys);
+  }
+
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     if (ttlMs === undefined) await this.#redis.set(key, value);
     else await this.#redis.set(key, value, "PX", Math.max(1, Math.ceil(ttlMs)));

@@ -213,21 +213,27 @@ export class MotionGuard {
 
   /** Stops robots whose stamp is past its deadline by a quarter of the dead-man time: nobody stopped them. */
   async #takeOverdue(robots: { id: string; driver: RobotDriver }[]): Promise<void> {
+    let stamps: (string | null)[];
+    try {
+      stamps = await this.kv.getMany(robots.map(({ id }) => this.#key(id)));
+    } catch (err) {
+      this.logger.warn({ err }, "could not read the robots' dead-man stamps");
+      return;
+    }
     const overdueAt = Date.now() - this.options.deadmanMs / 4;
-    for (const { id, driver } of robots) {
+    for (const [i, { id, driver }] of robots.entries()) {
+      const stamp = stamps[i];
+      if (!stamp || !(Number(stamp.split("/")[2]) < overdueAt) || this.#stopping.has(id)) continue;
       try {
-        const stamp = await this.kv.get(this.#key(id));
-        const deadline = Number(stamp?.split("/")[2]);
-        if (!stamp || !(deadline < overdueAt) || this.#stopping.has(id)) continue;
         // One process takes it over.
         if (!(await this.kv.claim(`deadman-taken:${stamp}`, this.options.deadmanMs * 4))) continue;
         this.logger.warn(
           { robot: id, stamp },
           "dead-man past its deadline (its process is gone?); stopping robot",
         );
-        await this.stop(id, driver, "deadman");
+        void this.stop(id, driver, "deadman");
       } catch (err) {
-        this.logger.warn({ robot: id, err }, "could not check the robot's dead-man stamp");
+        this.logger.warn({ robot: id, err }, "could not take over the robot's dead-man");
       }
     }
   }
