@@ -125,9 +125,9 @@ export class MotionGuard {
   }
 
   /**
-   * Stops a robot, retrying with backoff until it answers 200 or the attempts run out. It goes out after
-   * the commands this process is sending to the robot (but a dead-man's). Concurrent requests for the same robot share one
-   * delivery. Resolves to whether the robot confirmed.
+   * Stops a robot, retrying with backoff until it answers 200 or the attempts run out. Unless it is a
+   * dead-man's, it goes out after the commands this process is sending to the robot. Concurrent requests
+   * for the same robot share one delivery. Resolves to whether the robot confirmed.
    */
   stop(robotId: string, driver: RobotDriver, reason: StopReason): Promise<boolean> {
     this.#disarm(robotId);
