@@ -68,7 +68,7 @@ import { parseRobots, type RobotEntry, RobotRegistry, readRobotsFile } from "./r
 import { LocalNameResolver } from "./robots/resolver.ts";
 import { robotListRoutes, robotRoutes } from "./robots/routes.ts";
 import { RobotService } from "./robots/service.ts";
-import { startSimulatedRobots, startSimulatedServices } from "./robots/simulated.ts";
+import { startSimulatedRobots, startSimulatedRovers, startSimulatedServices } from "./robots/simulated.ts";
 
 // The API takes small JSON bodies only; anything bigger is a mistake or an attack.
 const MAX_BODY_BYTES = 64 * 1024;
@@ -134,8 +134,10 @@ function recentPayment(session: PaymentSession) {
 /** Wires the platform from its configuration. The only place that chooses implementations. */
 export async function createPlatform(config: Config, logger: Logger): Promise<Platform> {
   const simulated = await startSimulatedRobots(config.SIMULATED_ROBOTS);
+  const rovers = await startSimulatedRovers(config.SIMULATED_VELOCITY_ROBOTS);
   const closers: Array<() => Promise<unknown>> = [
     () => Promise.all(simulated.sims.map((sim) => sim.close())),
+    rovers.close,
   ];
   const close = async () => {
     for (const closer of closers.reverse())
@@ -147,7 +149,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       ...parseRobots(config.ROBOTS, "ROBOTS"),
       ...(config.ROBOTS_FILE ? readRobotsFile(config.ROBOTS_FILE) : []),
     ];
-    const registry = new RobotRegistry([...simulated.entries, ...configured]);
+    const registry = new RobotRegistry([...simulated.entries, ...rovers.entries, ...configured]);
 
     const database = await openDatabase(
       config.DATABASE_URL
@@ -264,7 +266,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       : undefined;
     if (services) closers.push(services.close);
     await catalog.syncConfigured(
-      [...simulated.entries, ...configured].map((entry) => ({
+      [...simulated.entries, ...rovers.entries, ...configured].map((entry) => ({
         entry,
         price: config.SESSION_PRICE.replace("$", ""),
         payTo: platformPayee,

@@ -137,6 +137,8 @@ const EnvSchema = z.object({
   ROBOTS: z.string().trim().default(""),
   ROBOTS_FILE: optionalText,
   SIMULATED_ROBOTS: list(["finland-tumbller-01", "finland-tumbller-02"]),
+  /** Simulated velocity rovers (robot-sim --velocity), e.g. finland-rover-01: driven with {linear, angular}. */
+  SIMULATED_VELOCITY_ROBOTS: list([]),
   /** Simulated robots that dial in over the robot link once the server listens (main.ts), as a real one would. */
   SIMULATED_LINK_ROBOTS: list(["finland-tumbller-03"]),
 

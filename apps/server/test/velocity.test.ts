@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { RobotCatalogResponse } from "@robo402/protocol";
 import { type RobotSim, startRobotSim, startVelocityRobot, type VelocityRobot } from "@robo402/robot-sim";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseRobots } from "../src/robots/registry.ts";
@@ -152,5 +153,27 @@ describe("configured velocity robots", () => {
         settings: { watchdog_ms: 500 },
       },
     );
+  });
+});
+
+describe("a simulated velocity robot", () => {
+  it("is listed with what it takes, beside the Tumbllers, and driven like any", async () => {
+    const platform = await startTestPlatform({ env: { SIMULATED_VELOCITY_ROBOTS: "finland-rover-01" } });
+    try {
+      const { robots } = RobotCatalogResponse.parse(await (await platform.request("/api/robots")).json());
+      expect(robots.find((robot) => robot.host === "finland-rover-01")?.control).toBe("velocity");
+      expect(robots.find((robot) => robot.host === "finland-tumbller-01")?.control).toBe("motor");
+      const wallet = "0x00000000000000000000000000000000000000a1";
+      expect((await platform.purchase(wallet, "finland-rover-01")).status).toBe(200);
+      const driven = await platform.request("/api/v1/robot/velocity", {
+        method: "POST",
+        wallet,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ linear: 0.5, angular: 0 }),
+      });
+      expect(driven.status).toBe(200);
+    } finally {
+      await platform.close();
+    }
   });
 });

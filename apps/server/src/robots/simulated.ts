@@ -1,5 +1,12 @@
-import { type RobotSim, SERVICE_KINDS, startRobotSim, startServiceRobot } from "@robo402/robot-sim";
+import {
+  type RobotSim,
+  SERVICE_KINDS,
+  startRobotSim,
+  startServiceRobot,
+  startVelocityRobot,
+} from "@robo402/robot-sim";
 import type { ConfiguredServiceRobot } from "./catalog.ts";
+import { DEFAULT_VELOCITY_SETTINGS } from "./drivers/velocity.ts";
 import type { RobotEntry } from "./registry.ts";
 
 /** Starts one robot-sim per name on free loopback ports, registered like real robots. */
@@ -14,6 +21,25 @@ export async function startSimulatedRobots(
     cameraUrl: sim.cameraUrl,
   }));
   return { entries, sims };
+}
+
+/** Starts one robot-sim velocity rover per name, held to the velocity kind's default limits. */
+export async function startSimulatedRovers(
+  names: string[],
+): Promise<{ entries: RobotEntry[]; close: () => Promise<void> }> {
+  const rovers = await Promise.all(names.map((name) => startVelocityRobot({ name })));
+  return {
+    entries: rovers.map((rover) => ({
+      id: rover.name.toLowerCase(),
+      driver: "velocity" as const,
+      motorUrl: rover.url,
+      cameraUrl: rover.cameraUrl,
+      settings: DEFAULT_VELOCITY_SETTINGS,
+    })),
+    close: async () => {
+      await Promise.all(rovers.map((rover) => rover.close()));
+    },
+  };
 }
 
 // What the simulated services cost, in USDC per call.
