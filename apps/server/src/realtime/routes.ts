@@ -14,6 +14,10 @@ export type CurrentStatus = (sessionId: string) => Promise<PaymentSessionStatus 
 const OPEN = 1;
 const NOT_FOUND = 4404;
 const UNSUPPORTED_DATA = 1003;
+const MESSAGE_TOO_BIG = 1009;
+// The socket server lets a robot link's camera frames (up to 1 MiB) through; a watcher has nothing to say
+// that needs more than an HTTP body's worth.
+const MAX_WATCHER_MESSAGE = 64 * 1024;
 const INTERNAL_ERROR = 1011;
 const FINAL: ReadonlySet<PaymentSessionStatus> = new Set(["completed", "expired"]);
 
@@ -81,6 +85,7 @@ function watchSession(
     },
     onMessage: (event, ws) => {
       if (typeof event.data !== "string") ws.close(UNSUPPORTED_DATA, "This socket takes no binary messages");
+      else if (event.data.length > MAX_WATCHER_MESSAGE) ws.close(MESSAGE_TOO_BIG, "Message too big");
     },
     onClose: () => {
       closed = true;
