@@ -72,7 +72,8 @@ describe.runIf(shared)("two instances stopping one robot", () => {
 
     await expect.poll(() => sim.moving(), { timeout: 10_000 }).toBeNull();
     expect(sim.commands().at(-1)?.command).toBe("stop");
-    const stoppedBy = b.logs.find((line) => line.msg?.toString().includes("past its deadline"));
-    expect(stoppedBy).toMatchObject({ robot: sim.name });
+    await expect
+      .poll(() => b.logs.find((line) => line.msg?.toString().includes("past its deadline")))
+      .toMatchObject({ robot: sim.name });
   });
 });

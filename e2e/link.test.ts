@@ -92,7 +92,10 @@ describe.runIf(shared)("a linked robot driven through another instance", () => {
 
   it("drives the robot from A while B holds its link: the pose changes, frames fan out to viewers of both, release stops it", async () => {
     expect(await eventually(() => bridge.connected, 10_000)).toBe(true);
-    expect(b.logs.some((line) => line.msg === "robot link up" && line.robot === HOST)).toBe(true);
+    // The server logs asynchronously: the line may follow the bridge's open by a moment.
+    expect(
+      await eventually(() => b.logs.some((line) => line.msg === "robot link up" && line.robot === HOST)),
+    ).toBe(true);
     expect(a.logs.some((line) => line.msg === "robot link up")).toBe(false);
     const online = async () =>
       (
@@ -137,7 +140,9 @@ describe.runIf(shared)("a linked robot driven through another instance", () => {
     expect(await eventually(() => sim.moving() === null, 15_000)).toBe(true);
     expect(sim.commands().at(-1)?.command).toBe("stop");
     expect(
-      [...a.logs, ...b.logs].some((line) => line.msg === "access ended" && line.reason === "expired"),
+      await eventually(() =>
+        [...a.logs, ...b.logs].some((line) => line.msg === "access ended" && line.reason === "expired"),
+      ),
     ).toBe(true);
   });
 });

@@ -96,7 +96,9 @@ describe("the server as a process, against robot-sim over HTTP", () => {
     await call(s, "/api/v1/robot/motor/forward", { wallet: DRIVER });
     const [sim] = sims;
     expect(await eventually(() => sim?.commands().at(-1)?.command === "stop", 5000)).toBe(true);
-    expect(s.logs.some((line) => line.msg === "access ended" && line.reason === "expired")).toBe(true);
+    expect(
+      await eventually(() => s.logs.some((line) => line.msg === "access ended" && line.reason === "expired")),
+    ).toBe(true);
   });
 
   it("sends stop when the driver goes silent", async () => {
