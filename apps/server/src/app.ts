@@ -181,9 +181,18 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         ),
     });
     const resolver = new LocalNameResolver();
-    // Every request to an owner's robot (drive or service) connects through the address guard.
-    const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
-    closers.push(() => ownersDispatcher.close());
+    // Every request to an owner's robot (drive or service) connects through the address guard; the
+    // configuration's own robots are trusted and called directly.
+    const connectTimeoutMs = config.ROBOT_TIMEOUT_MS;
+    const ownersDispatcher = guardedDispatcher({
+      allowedNetworks: config.ROBOT_NETWORKS_ALLOWED,
+      connectTimeoutMs,
+    });
+    const directDispatcher = new Agent({ connect: { timeout: connectTimeoutMs } });
+    closers.push(
+      () => ownersDispatcher.close(),
+      () => directDispatcher.close(),
+    );
     // Robots behind their owners' routers dial in; whichever instance holds a link serves it to the others.
     const links = new LinkHub(kv, pubsub, instance, config.DEADMAN_MS, logger);
     await links.start();
@@ -203,6 +212,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           timeoutMs: config.ROBOT_TIMEOUT_MS,
           cameraTimeoutMs: config.CAMERA_TIMEOUT_MS,
           ownersDispatcher,
+          directDispatcher,
           links,
         }),
       motion,
@@ -339,8 +349,6 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       });
     }
     const sessionEvents = new SessionEvents(pubsub, logger);
-    const directDispatcher = new Agent();
-    closers.push(() => directDispatcher.close());
     const executorOptions = {
       timeoutMs: config.EXECUTE_TIMEOUT_MS,
       maxResponseBytes: config.EXECUTE_MAX_RESPONSE_BYTES,
@@ -414,13 +422,18 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.use(metrics.middleware());
     app.use(secureHeaders());
     app.use(cors({ origin: config.CORS_ORIGINS, credentials: true, exposeHeaders: EXPOSED_HEADERS }));
-    app.use(
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new HttpError(413, `Request body too large (limit ${MAX_BODY_BYTES} bytes).`);
-        },
-      }),
+    const limitBody = bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpError(413, `Request body too large (limit ${MAX_BODY_BYTES} bytes).`);
+      },
+    });
+    // A request has a body only if it says so (RFC 9112 §6.3). Asked first, because the limit's own check
+    // builds the whole fetch Request on Node, a cost every motor command would pay for nothing.
+    app.use((c, next) =>
+      c.req.header("content-length") === undefined && c.req.header("transfer-encoding") === undefined
+        ? next()
+        : limitBody(c, next),
     );
     app.get("/health", (c) =>
       c.json(HealthResponse.parse({ status: "healthy", payment_enabled: config.PAYMENT_ENABLED })),

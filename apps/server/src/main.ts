@@ -9,15 +9,18 @@ import { websocketOption } from "./realtime/server.ts";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 
+const LOG_BATCH_BYTES = 4096;
+const LOG_FLUSH_MS = 100;
+
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   // JSON lines, each naming the request it was written for; credentials never written. Written
-  // asynchronously: a synchronous write per access line cost every request about 0.3 ms, and pino still
-  // flushes what is pending when the process exits.
-  const logger = pino(
-    { level: config.LOG_LEVEL, mixin: logContext, redact: REDACTED_PATHS },
-    pino.destination({ sync: false }),
-  );
+  // asynchronously and in batches: a write per access line cost every request about 0.3 ms (synchronous)
+  // or 0.1 ms (asynchronous). A line waits at most LOG_FLUSH_MS, and pino flushes what is pending when
+  // the process exits.
+  const destination = pino.destination({ sync: false, minLength: LOG_BATCH_BYTES });
+  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  const logger = pino({ level: config.LOG_LEVEL, mixin: logContext, redact: REDACTED_PATHS }, destination);
   const platform = await createPlatform(config, logger);
   const options = {
     fetch: platform.app.fetch,
