@@ -86,5 +86,6 @@ describe.each([
       const next = new Robo402Client({ baseUrl: revived.url, privateKey: chain.accounts[5]?.privateKey });
       expect((await next.buy(ROBOT)).status).toBe("success");
     }
-  });
+    // Two server starts on PGlite (about 5 s each on a quiet machine, three times that on a busy one).
+  }, 90_000);
 });
