@@ -73,7 +73,8 @@ it("lists, buys with a key, drives, saves a frame and releases; the chain moves 
 
   expect(await robo402("release")).toBe(`released ${ROBOT}\n`);
   expect(await robo402("robots")).toBe(`${ROBOT}\tfree\n`);
-});
+  // Eight CLI processes, each starting Node and tsx: past 30 s on a busy CI machine.
+}, 90_000);
 
 it("a command that fails says why and exits 1", async () => {
   const failed = await robo402("drive", "forward").catch((error: { code: number; stderr: string }) => error);

@@ -866,7 +866,8 @@ describe("first admin", () => {
       const { access_token } = (await login.json()) as { access_token: string };
       expect((await after.request("/api/admin/users", { token: access_token })).status).toBe(200);
     }
-  });
+    // Four CLI processes, each opening the PGlite directory: 29 s of a busy CI machine's 30 s default.
+  }, 90_000);
 
   it("npm run admin explains its usage and refuses a bad email", async () => {
     const storage = await newStorage();

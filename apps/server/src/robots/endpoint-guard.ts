@@ -137,10 +137,7 @@ const LOOKUP_CACHE_NAMES = 1000;
  * actually dialled, so a name that resolved to a public address at registration and to 127.0.0.1 now
  * (DNS rebinding) is still refused. Refusals reject the request with EndpointRefusedError.
  */
-export function guardedDispatcher(
-  policy: EndpointPolicy & { readonly connectTimeoutMs?: number },
-  resolve: AddressLookup = systemLookup,
-): Dispatcher {
+export function guardedDispatcher(policy: EndpointPolicy, resolve: AddressLookup = systemLookup): Dispatcher {
   const networks = parseNetworks(policy.allowedNetworks);
   const cache = new Map<string, { at: number; addresses: Promise<LookupAddress[]> }>();
   const addressesOf = (hostname: string): Promise<LookupAddress[]> => {
@@ -172,7 +169,7 @@ export function guardedDispatcher(
       (error: NodeJS.ErrnoException) => callback(error, "", 0),
     );
   };
-  const connector = buildConnector({ lookup: guardedLookup, timeout: policy.connectTimeoutMs });
+  const connector = buildConnector({ lookup: guardedLookup });
   return new Agent({
     connect(options, callback) {
       // Node never calls lookup for an IP literal, so those are checked here.

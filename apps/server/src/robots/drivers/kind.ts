@@ -8,7 +8,7 @@ import type { LocalNameResolver } from "../resolver.ts";
 /** What the app hands every kind when it builds a driver: the platform's shared parts. */
 export interface DriverContext {
   readonly resolver: LocalNameResolver;
-  /** How long a motor command may wait for the robot's answer, and then for its body. */
+  /** A motor command's whole round trip. */
   readonly timeoutMs: number;
   readonly cameraTimeoutMs: number;
   /**
@@ -16,24 +16,8 @@ export interface DriverContext {
    * (robots/endpoint-guard.ts). Robots the operator configured are called directly.
    */
   readonly ownersDispatcher: Dispatcher;
-  /** Where connections to the operator's own robots come from; undici's global dispatcher if absent. */
-  readonly directDispatcher?: Dispatcher;
   /** The robot links of the cluster, for the robots that dial in (a platform without them has none). */
   readonly links?: LinkHub;
-}
-
-/**
- * The dispatcher a robot's requests go through: an owner's robot only ever through the address guard (so
- * one without it is refused), the operator's directly (the global dispatcher when the caller has none).
- */
-export function dispatcherFor(
-  entry: RobotEntry,
-  context: Pick<Partial<DriverContext>, "ownersDispatcher" | "directDispatcher">,
-): Dispatcher | undefined {
-  if (!entry.ownerId) return context.directDispatcher;
-  if (!context.ownersDispatcher)
-    throw new Error(`robot '${entry.id}' is an owner's and is called only through the address guard`);
-  return context.ownersDispatcher;
 }
 
 /** What an owner registers, as a kind judges it. */

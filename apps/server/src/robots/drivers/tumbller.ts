@@ -11,7 +11,7 @@ import {
 } from "../driver.ts";
 import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
-import { type DriverContext, dispatcherFor, type Registration, type TimeKind } from "./kind.ts";
+import type { DriverContext, Registration, TimeKind } from "./kind.ts";
 
 /** What the driver needs; an owner's robot is refused without the address guard to call it through. */
 export type TumbllerOptions = Omit<DriverContext, "ownersDispatcher"> & Partial<DriverContext>;
@@ -68,7 +68,9 @@ const isJpeg = (body: Buffer, type: string | undefined) =>
 export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): RobotDriver {
   const { resolver } = options;
   // An owner's addresses are its word: every connection goes through the address guard.
-  const dispatcher = dispatcherFor(entry, options);
+  const dispatcher = entry.ownerId ? options.ownersDispatcher : undefined;
+  if (entry.ownerId && !dispatcher)
+    throw new Error(`robot '${entry.id}' is an owner's and is called only through the address guard`);
 
   async function get(
     board: "motor" | "camera",
@@ -91,10 +93,9 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
         // an error (with its stack trace) per request for a socket it hoped to reuse.
         reset: true,
         dispatcher,
-        // Connecting is bounded by the dispatcher's connect timeout. No AbortSignal.timeout: each one
-        // is made transferable and outlives its request as a timer, a cost every motor command paid.
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const body = await readCapped(response.body, limit);
       if (board === "camera" && response.statusCode === 503) {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { type RobotDriver, RobotUnavailableError } from "../driver.ts";
 import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
-import { type DriverContext, dispatcherFor, type TimeKind } from "./kind.ts";
+import type { DriverContext, TimeKind } from "./kind.ts";
 import { tumbllerDriver, tumbllerKind } from "./tumbller.ts";
 
 /**
@@ -49,7 +49,7 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
   const limits = VelocitySettings.parse(entry.settings ?? DEFAULT_VELOCITY_SETTINGS);
   // Its identity and camera are the Tumbller firmware's; only motion differs.
   const { info, frame, cameraAddress } = tumbllerDriver(entry, context);
-  const dispatcher = dispatcherFor(entry, context);
+  const dispatcher = entry.ownerId ? context.ownersDispatcher : undefined;
 
   async function send(speeds: { linear: number; angular: number }): Promise<void> {
     let url: string;
@@ -66,6 +66,7 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
         dispatcher,
         headersTimeout: context.timeoutMs,
         bodyTimeout: context.timeoutMs,
+        signal: AbortSignal.timeout(context.timeoutMs),
       });
       await response.body.dump();
       if (response.statusCode !== 200)
