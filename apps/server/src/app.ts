@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HealthResponse } from "@robo402/protocol";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
@@ -181,18 +182,9 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         ),
     });
     const resolver = new LocalNameResolver();
-    // Every request to an owner's robot (drive or service) connects through the address guard; the
-    // configuration's own robots are trusted and called directly.
-    const connectTimeoutMs = config.ROBOT_TIMEOUT_MS;
-    const ownersDispatcher = guardedDispatcher({
-      allowedNetworks: config.ROBOT_NETWORKS_ALLOWED,
-      connectTimeoutMs,
-    });
-    const directDispatcher = new Agent({ connect: { timeout: connectTimeoutMs } });
-    closers.push(
-      () => ownersDispatcher.close(),
-      () => directDispatcher.close(),
-    );
+    // Every request to an owner's robot (drive or service) connects through the address guard.
+    const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
+    closers.push(() => ownersDispatcher.close());
     // Robots behind their owners' routers dial in; whichever instance holds a link serves it to the others.
     const links = new LinkHub(kv, pubsub, instance, config.DEADMAN_MS, logger);
     await links.start();
@@ -212,7 +204,6 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           timeoutMs: config.ROBOT_TIMEOUT_MS,
           cameraTimeoutMs: config.CAMERA_TIMEOUT_MS,
           ownersDispatcher,
-          directDispatcher,
           links,
         }),
       motion,
@@ -349,6 +340,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       });
     }
     const sessionEvents = new SessionEvents(pubsub, logger);
+    const directDispatcher = new Agent();
+    closers.push(() => directDispatcher.close());
     const executorOptions = {
       timeoutMs: config.EXECUTE_TIMEOUT_MS,
       maxResponseBytes: config.EXECUTE_MAX_RESPONSE_BYTES,
@@ -428,13 +421,13 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         throw new HttpError(413, `Request body too large (limit ${MAX_BODY_BYTES} bytes).`);
       },
     });
-    // A request has a body only if it says so (RFC 9112 §6.3). Asked first, because the limit's own check
-    // builds the whole fetch Request on Node, a cost every motor command would pay for nothing.
-    app.use((c, next) =>
-      c.req.header("content-length") === undefined && c.req.header("transfer-encoding") === undefined
-        ? next()
-        : limitBody(c, next),
-    );
+    // A GET or HEAD that announces no body (RFC 9112 §6.3) has none to limit. Asked first, because the
+    // limit's own check builds the whole fetch Request on Node, a cost every motor command paid for nothing.
+    const bodiless = (c: Context) =>
+      (c.req.method === "GET" || c.req.method === "HEAD") &&
+      c.req.header("content-length") === undefined &&
+      c.req.header("transfer-encoding") === undefined;
+    app.use((c, next) => (bodiless(c) ? next() : limitBody(c, next)));
     app.get("/health", (c) =>
       c.json(HealthResponse.parse({ status: "healthy", payment_enabled: config.PAYMENT_ENABLED })),
     );

@@ -11,6 +11,7 @@ import {
 } from "../driver.ts";
 import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
+import { deadline } from "./deadline.ts";
 import type { DriverContext, Registration, TimeKind } from "./kind.ts";
 
 /** What the driver needs; an owner's robot is refused without the address guard to call it through. */
@@ -85,6 +86,7 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
     } catch {
       throw new RobotUnavailableError(board, `name ${new URL(base).hostname} did not resolve`);
     }
+    const timeout = deadline(timeoutMs);
     try {
       // The firmware's path from the board's root: nothing an address carries after its host is kept.
       const response = await request(new URL(path, url), {
@@ -95,7 +97,7 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
         dispatcher,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: timeout.signal,
       });
       const body = await readCapped(response.body, limit);
       if (board === "camera" && response.statusCode === 503) {
@@ -112,6 +114,8 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
         throw new RobotUnavailableError(board, `refused by the platform: ${error.message}`);
       resolver.forget(base);
       throw new RobotUnavailableError(board, `unreachable (${(error as Error).message})`);
+    } finally {
+      timeout.clear();
     }
   }
 

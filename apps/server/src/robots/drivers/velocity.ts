@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type RobotDriver, RobotUnavailableError } from "../driver.ts";
 import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
+import { deadline } from "./deadline.ts";
 import type { DriverContext, TimeKind } from "./kind.ts";
 import { tumbllerDriver, tumbllerKind } from "./tumbller.ts";
 
@@ -58,6 +59,7 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
     } catch {
       throw new RobotUnavailableError("motor", `name ${new URL(entry.motorUrl).hostname} did not resolve`);
     }
+    const timeout = deadline(context.timeoutMs);
     try {
       const response = await request(new URL("/velocity", url), {
         method: "POST",
@@ -66,7 +68,7 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
         dispatcher,
         headersTimeout: context.timeoutMs,
         bodyTimeout: context.timeoutMs,
-        signal: AbortSignal.timeout(context.timeoutMs),
+        signal: timeout.signal,
       });
       await response.body.dump();
       if (response.statusCode !== 200)
@@ -77,6 +79,8 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
         throw new RobotUnavailableError("motor", `refused by the platform: ${error.message}`);
       context.resolver.forget(entry.motorUrl);
       throw new RobotUnavailableError("motor", `unreachable (${(error as Error).message})`);
+    } finally {
+      timeout.clear();
     }
   }
 
