@@ -119,12 +119,19 @@ describe("paid purchase on the local chain", () => {
     expect(spent.filter((s) => s === 0n)).toHaveLength(buyers.length - 1);
   });
 
-  it("a busy robot is refused before payment is asked for", async () => {
+  it("a busy robot is refused before payment is asked for, and quoted again the moment it is free", async () => {
     t = await paidPlatform();
-    await clientFor(3).buy(ROBOT);
+    // A quote reads the holder through the session cache: each change must reach it at once.
+    expect((await t.purchase(account(4).address, ROBOT)).status).toBe(402);
+    const holder = clientFor(3);
+    await holder.buy(ROBOT);
     const response = await t.purchase(account(4).address, ROBOT);
     expect(response.status).toBe(409);
     expect(response.headers.get("payment-required")).toBeNull();
+    expect((await t.request(`/api/v1/robots`).then((r) => r.json()))[0]).toMatchObject({ available: false });
+    await holder.release();
+    expect((await t.purchase(account(4).address, ROBOT)).status).toBe(402);
+    expect((await t.request(`/api/v1/robots`).then((r) => r.json()))[0]).toMatchObject({ available: true });
   });
 
   it("an offline robot is refused before payment and nobody is charged", async () => {

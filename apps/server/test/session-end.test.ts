@@ -189,7 +189,7 @@ describe("the session cache", () => {
   it("refuses a fill that read the database before the session's end was written", async () => {
     const cache = new SessionCache(new MemoryKv());
     const readAt = Date.now();
-    await cache.forget("w", "h");
+    await cache.forget({ wallet: "w", tokenHash: "h" });
     await cache.set("token:h", live, readAt);
     await cache.set("wallet:w", live, readAt);
     expect(await cache.get("token:h")).toBeUndefined();

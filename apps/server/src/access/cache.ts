@@ -12,9 +12,17 @@ const MARK_MS = TTL_MS + 500;
 const NONE = "none";
 const CHANGED = "changed";
 
+/** What a change of a session touches: its wallet, its token (once it has one) and its robot. */
+export interface SessionKeys {
+  readonly wallet: string;
+  readonly tokenHash?: string | null;
+  readonly robotId?: string;
+}
+
 /**
- * Who holds what, for the motor path: a database read per motor command costs more than the rest of the
- * platform's work together. Entries are keyed by wallet (`wallet:<key>`) or token (`token:<hash>`).
+ * Who holds what, for the motor path and the unpaid 402: a database read per motor command or quote costs
+ * more than the rest of the platform's work together. Entries are keyed by wallet (`wallet:<key>`), token
+ * (`token:<hash>`) or robot (`robot:<id>`).
  *
  * A write of a session does not delete its entries but marks them changed for a few seconds: a marked
  * entry sends lookups to the database, and fills only ever set an absent entry. So a lookup that read
@@ -52,9 +60,11 @@ export class SessionCache {
     await this.kv.setIfAbsent(this.#key(key), session ? JSON.stringify(session) : NONE, ttlMs);
   }
 
-  /** Marks what is cached under a wallet and, if given, a token hash as changed. */
-  async forget(wallet: string, tokenHash?: string | null): Promise<void> {
-    const keys = [`wallet:${wallet}`, ...(tokenHash ? [`token:${tokenHash}`] : [])];
+  /** Marks what is cached under a session's wallet and, where given, its token hash and robot as changed. */
+  async forget({ wallet, tokenHash, robotId }: SessionKeys): Promise<void> {
+    const keys = [`wallet:${wallet}`];
+    if (tokenHash) keys.push(`token:${tokenHash}`);
+    if (robotId) keys.push(`robot:${robotId}`);
     await Promise.all(keys.map((key) => this.kv.set(this.#key(key), CHANGED, MARK_MS)));
   }
 

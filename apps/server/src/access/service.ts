@@ -6,7 +6,7 @@ import { HttpError } from "../http/errors.ts";
 import type { StopReason } from "../robots/motion.ts";
 import type { RobotEntry } from "../robots/registry.ts";
 import type { RobotService } from "../robots/service.ts";
-import type { SessionCache } from "./cache.ts";
+import type { SessionCache, SessionKeys } from "./cache.ts";
 import type { AccessSession, AccessStore } from "./store.ts";
 import { walletKey } from "./wallet.ts";
 
@@ -70,10 +70,14 @@ export class AccessService extends EventEmitter<AccessEvents> {
 
   /**
    * 503 when the robot does not answer, 409 when someone holds it or is paying for it. Racing buyers
-   * both passing this check are still decided by `reserve`'s unique index.
+   * both passing this check are still decided by `reserve`'s unique index, so a quote reads the holder
+   * through the session cache.
    */
   async assertAvailable(robot: RobotEntry, options: { quote?: boolean } = {}): Promise<void> {
-    const [, holder] = await Promise.all([this.assertOnline(robot, options), this.holder(robot)]);
+    const [, holder] = await Promise.all([
+      this.assertOnline(robot, options),
+      options.quote ? this.seenHolder(robot) : this.holder(robot),
+    ]);
     if (holder) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
   }
 
@@ -108,7 +112,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       tokenHash: hashToken(token),
     });
     if (!session) return undefined;
-    await this.#forget(session.wallet);
+    await this.#forget(session);
     const response = this.#purchased(session, now);
     return { ...response, session: { ...response.session, token } };
   }
@@ -123,19 +127,19 @@ export class AccessService extends EventEmitter<AccessEvents> {
     if (!session || session.endedAt || session.pending || session.expiresAt <= now) return undefined;
     const token = newToken();
     await this.store.rotateToken(session.id, hashToken(token));
-    await this.#forget(session.wallet, session.tokenHash);
+    await this.#forget(session);
     const response = this.#purchased(session, now);
     return { ...response, session: { ...response.session, token } };
   }
 
   /** Paid mode: the payment did not settle, so the hold ends and nothing was bought. */
   async abandon(held: AccessSession): Promise<void> {
-    await this.store.abandon(held.id, new Date());
+    for (const ended of await this.store.abandon(held.id, new Date())) await this.#forget(ended);
   }
 
   /** Lets go of whatever a payment that will never settle was holding. */
   async abandonFor(paymentId: string): Promise<void> {
-    await this.store.abandonForPayment(paymentId, new Date());
+    for (const ended of await this.store.abandonForPayment(paymentId, new Date())) await this.#forget(ended);
   }
 
   session(id: string): Promise<AccessSession | undefined> {
@@ -192,6 +196,14 @@ export class AccessService extends EventEmitter<AccessEvents> {
     return this.store.activeForRobot(robot.id, new Date());
   }
 
+  /**
+   * Who held a robot at most a second ago (the session cache's rule), for what only informs: a quote,
+   * a listing. What decides (a hold, an admin's end) asks `holder`, and the hold's unique index.
+   */
+  seenHolder(robot: RobotEntry): Promise<AccessSession | undefined> {
+    return this.#cached(`robot:${robot.id}`, () => this.holder(robot));
+  }
+
   /** How many sessions hold a robot now. */
   activeCount(): Promise<number> {
     return this.store.countActive(new Date());
@@ -217,7 +229,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       // Robots are stopped first; crediting paused sessions can wait the few milliseconds.
       for (const session of await this.store.expireDue(now)) await this.#ended(session, "expired");
       const paused = await this.#inOutageOrder(() => this.store.creditOutage(now, { resume: false }));
-      for (const session of paused) await this.#forget(session.wallet, session.tokenHash);
+      for (const session of paused) await this.#forget(session);
       if (paused.length > 0) {
         this.#probing ??= this.#probePaused(new Set(paused.map((s) => s.robotId))).finally(() => {
           this.#probing = undefined;
@@ -264,7 +276,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       if (change === "pause") {
         const session = await this.store.pauseForOutage(robotId, now);
         if (!session) return;
-        await this.#forget(session.wallet, session.tokenHash);
+        await this.#forget(session);
         this.logger.warn(
           { robot: robotId, wallet: session.wallet },
           "robot unreachable; session clock paused",
@@ -272,7 +284,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
         return;
       }
       for (const session of await this.store.creditOutage(now, { robotId, resume: true })) {
-        await this.#forget(session.wallet, session.tokenHash);
+        await this.#forget(session);
         this.logger.info(
           { robot: robotId, wallet: session.wallet, expiresAt: session.expiresAt },
           "robot answers again; session extended by the outage",
@@ -291,10 +303,10 @@ export class AccessService extends EventEmitter<AccessEvents> {
    * (SessionCache), so a store that comes back restarted has lost it or seen it lapse, and one that was
    * only cut off from this server serves it to others for what is left of that second at most.
    */
-  #forget(wallet: string, tokenHash?: string | null): Promise<void> {
+  #forget(keys: SessionKeys): Promise<void> {
     return this.cache
-      .forget(wallet, tokenHash)
-      .catch((err) => this.logger.warn({ err, wallet }, "session cache not told of a change"));
+      .forget(keys)
+      .catch((err) => this.logger.warn({ err, wallet: keys.wallet }, "session cache not told of a change"));
   }
 
   async #grant(
@@ -305,7 +317,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.store.grant({ wallet, robotId: robot.id, now: new Date(), ...hold });
       if (result.ok) {
-        await this.#forget(wallet);
+        await this.#forget({ wallet, robotId: robot.id });
         // The robot just granted is not stopped: its new holder is about to drive it.
         const stop = (ended: AccessSession) => ended.robotId !== robot.id;
         for (const lapsed of result.lapsed) await this.#ended(lapsed, "expired", stop(lapsed));
@@ -359,7 +371,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
   ): Promise<{ stopped: Promise<unknown> }> {
     // Forgotten and fenced before the stop goes out, so no cached grant, nor a command that read the
     // session just before its end, moves the robot behind it.
-    await this.#forget(session.wallet, session.tokenHash);
+    await this.#forget(session);
     await this.robots
       .fence(session.id, session.expiresAt)
       .catch((err) =>

@@ -132,19 +132,21 @@ export class AccessStore {
     await this.db.update(accessSessions).set({ tokenHash }).where(eq(accessSessions.id, id));
   }
 
-  async abandonForPayment(paymentId: string, now: Date): Promise<void> {
-    await this.db
+  async abandonForPayment(paymentId: string, now: Date): Promise<AccessSession[]> {
+    return this.db
       .update(accessSessions)
       .set({ endedAt: now, endReason: "payment_failed" })
-      .where(and(active, eq(accessSessions.paymentId, paymentId), eq(accessSessions.pending, true)));
+      .where(and(active, eq(accessSessions.paymentId, paymentId), eq(accessSessions.pending, true)))
+      .returning();
   }
 
   /** Lets go of a held session whose payment did not settle. */
-  async abandon(id: string, now: Date): Promise<void> {
-    await this.db
+  async abandon(id: string, now: Date): Promise<AccessSession[]> {
+    return this.db
       .update(accessSessions)
       .set({ endedAt: now, endReason: "payment_failed" })
-      .where(and(active, eq(accessSessions.id, id)));
+      .where(and(active, eq(accessSessions.id, id)))
+      .returning();
   }
 
   async activeForRobot(robotId: string, now: Date): Promise<AccessSession | undefined> {

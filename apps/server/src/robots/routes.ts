@@ -197,7 +197,7 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
         robots.info(robot),
         robots.cameraOnline(robot),
         shown ? robots.cameraAddress(robot) : { name: null, ip: null },
-        access.holder(robot),
+        access.seenHolder(robot),
       ]);
       return c.json(
         {
@@ -228,7 +228,7 @@ export function robotListRoutes(robots: RobotService, access: AccessService) {
   return new OpenAPIHono({ defaultHook: validationHook }).openapi(list, async (c) => {
     const listed = await Promise.all(
       robots.list().map(async (robot) => {
-        const holder = await access.holder(robot);
+        const holder = await access.seenHolder(robot);
         return {
           robot_host: robot.id,
           available: !holder,
