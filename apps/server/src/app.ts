@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HealthResponse } from "@robo402/protocol";
-import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
@@ -35,8 +33,9 @@ import { SessionCalls } from "./execute/session-call.ts";
 import type { PaymentSession } from "./execute/store.ts";
 import { ExecuteStore } from "./execute/store.ts";
 import { TransferPayments } from "./execute/transfer-verify.ts";
+import { bodyLimit } from "./http/body-limit.ts";
 import { docsRoutes } from "./http/docs.ts";
-import { errorHandler, HttpError } from "./http/errors.ts";
+import { errorHandler } from "./http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./http/health.ts";
 import { Metrics } from "./http/metrics.ts";
 import { clientIp, type RateLimitOptions, rateLimit } from "./http/rate-limit.ts";
@@ -415,19 +414,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.use(metrics.middleware());
     app.use(secureHeaders());
     app.use(cors({ origin: config.CORS_ORIGINS, credentials: true, exposeHeaders: EXPOSED_HEADERS }));
-    const limitBody = bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError(413, `Request body too large (limit ${MAX_BODY_BYTES} bytes).`);
-      },
-    });
-    // A GET or HEAD that announces no body (RFC 9112 §6.3) has none to limit. Asked first, because the
-    // limit's own check builds the whole fetch Request on Node, a cost every motor command paid for nothing.
-    const bodiless = (c: Context) =>
-      (c.req.method === "GET" || c.req.method === "HEAD") &&
-      c.req.header("content-length") === undefined &&
-      c.req.header("transfer-encoding") === undefined;
-    app.use((c, next) => (bodiless(c) ? next() : limitBody(c, next)));
+    app.use(bodyLimit(MAX_BODY_BYTES));
     app.get("/health", (c) =>
       c.json(HealthResponse.parse({ status: "healthy", payment_enabled: config.PAYMENT_ENABLED })),
     );

@@ -1,8 +1,11 @@
+import { Readable } from "node:stream";
 import { type Devchain, startDevchain } from "@robo402/devchain";
 import fc from "fast-check";
+import { request as httpRequest } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configuredId } from "../src/robots/catalog.ts";
 import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
+import { listen } from "./listen.ts";
 
 // Hostile input, generated: every route of both plans under random methods, ids, query strings, headers
 // (payment headers, tokens, sign-ins, wallets, session ids) and bodies (any JSON, garbage, odd encodings).
@@ -340,6 +343,27 @@ describe("hostile input over every route", () => {
       });
       expect({ path, status: response.status }).toEqual({ path, status: 413 });
       expect(((await response.json()) as { detail: string }).detail).toMatch(/^Request body too large/);
+    }
+  });
+
+  it("over HTTP, an oversized body is 413 whether it announces its length or comes chunked", async () => {
+    const server = await listen((incoming, env) => t.platform.app.fetch(incoming, env as object));
+    try {
+      const huge = JSON.stringify({ robot_host: "x".repeat(200_000) });
+      const send = async (method: string, headers: Record<string, string>, body: Uint8Array | Readable) => {
+        const response = await httpRequest(`${server.url}/api/v1/access/purchase`, { method, headers, body });
+        return { status: response.statusCode, body: (await response.body.json()) as { detail: string } };
+      };
+      const chunked = () => Readable.from([huge.slice(0, 1000), huge.slice(1000)]);
+      for (const answer of [
+        await send("POST", { "content-type": "application/json" }, Buffer.from(huge)),
+        await send("POST", { "content-type": "application/json" }, chunked()),
+      ]) {
+        expect(answer.status).toBe(413);
+        expect(answer.body.detail).toMatch(/^Request body too large/);
+      }
+    } finally {
+      await server.close();
     }
   });
 
