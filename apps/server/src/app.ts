@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HealthResponse } from "@robo402/protocol";
-import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { Logger } from "pino";
@@ -34,6 +33,7 @@ import type { PaymentSession } from "./execute/store.ts";
 import { ExecuteStore } from "./execute/store.ts";
 import { TransferPayments } from "./execute/transfer-verify.ts";
 import { bodyLimit } from "./http/body-limit.ts";
+import { cors } from "./http/cors.ts";
 import { docsRoutes } from "./http/docs.ts";
 import { errorHandler } from "./http/errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./http/health.ts";
@@ -413,7 +413,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.use(timing());
     app.use(metrics.middleware());
     app.use(secureHeaders());
-    app.use(cors({ origin: config.CORS_ORIGINS, credentials: true, exposeHeaders: EXPOSED_HEADERS }));
+    app.use(cors({ origins: config.CORS_ORIGINS, exposeHeaders: EXPOSED_HEADERS }));
     app.use(bodyLimit(MAX_BODY_BYTES));
     app.get("/health", (c) =>
       c.json(HealthResponse.parse({ status: "healthy", payment_enabled: config.PAYMENT_ENABLED })),

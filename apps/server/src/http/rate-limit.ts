@@ -44,7 +44,8 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
       );
     }
     await next();
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    // On the answer's own Headers: `c.header` would rebuild the whole answer to set each one.
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
 }
 
