@@ -53,7 +53,7 @@ describe("CORS for the configured origins", () => {
   });
 
   it("an answer to another origin, or to no browser, names no origin but varies by it", async () => {
-    for (const headers of [{ origin: STRANGER }, {}]) {
+    for (const headers of [{ origin: STRANGER }, {}] as Record<string, string>[]) {
       const response = await t.request("/api/v1/access/config", { headers });
       expect(response.status).toBe(200);
       expect(response.headers.get("access-control-allow-origin")).toBeNull();
