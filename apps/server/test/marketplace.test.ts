@@ -205,6 +205,24 @@ describe("pay per call with x402", () => {
     expect(required.extensions?.bazaar).toBeDefined();
   });
 
+  it("the 402 asks for an owner's new price at once (an unpaid 402 is built once per offer)", async () => {
+    const asked = async () => {
+      const response = await execute(user, NUMBERS);
+      const required = decodePaymentRequiredHeader(response.headers.get("payment-required") ?? "");
+      return required.accepts[0]?.amount;
+    };
+    expect(await asked()).toBe(PRICE.toString());
+    const reprice = (price: string) =>
+      call(`/api/robots/${robotId}`, owner, { method: "PATCH", body: { price } });
+    expect((await reprice("0.07")).status).toBe(200);
+    try {
+      expect(await asked()).toBe("70000");
+    } finally {
+      expect((await reprice("0.05")).status).toBe(200);
+    }
+    expect(await asked()).toBe(PRICE.toString());
+  });
+
   it("@x402/fetch pays in one retry, gets the result, and exactly the price moves", async () => {
     const before = await Promise.all([chain.balanceOf(account(2).address), chain.balanceOf(ownerWallet())]);
     const response = await payingFetch(2, user)(`http://robo402.test/api/execute/${robotId}`, {

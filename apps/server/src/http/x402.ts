@@ -1,4 +1,4 @@
-import { encodePaymentRequiredHeader, encodePaymentResponseHeader } from "@x402/core/http";
+import { encodePaymentResponseHeader } from "@x402/core/http";
 import type { PaymentRequired } from "@x402/core/types";
 import type { Context } from "hono";
 import { endTime, setMetric, startTime } from "hono/timing";
@@ -56,8 +56,8 @@ export function x402Route(payments: X402Payments) {
     const requirements = await payments.requirements(offer, c.req.header("x-payment-network")?.trim());
     const refuse: Refuse = async (error, detail = paymentDetail(error)) => {
       if (error !== undefined) payments.refused(error, attempt?.claimed.payer);
-      const required = await payments.paymentRequired(offer, requirements, c.req.url, error);
-      const headers = { "PAYMENT-REQUIRED": encodePaymentRequiredHeader(required) };
+      const { required, header } = await payments.paymentRequired(offer, requirements, c.req.url, error);
+      const headers = { "PAYMENT-REQUIRED": header };
       const body = { detail, ...required };
       if (route.paymentRequired) return route.paymentRequired(required, body, headers);
       return c.json(body, 402, headers);

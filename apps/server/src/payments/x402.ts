@@ -1,4 +1,4 @@
-import { decodePaymentSignatureHeader } from "@x402/core/http";
+import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from "@x402/core/http";
 import { parsePaymentPayload } from "@x402/core/schemas";
 import { FacilitatorResponseError, HTTPFacilitatorClient, x402ResourceServer } from "@x402/core/server";
 import {
@@ -33,6 +33,12 @@ export function termsOn(networks: readonly PaymentNetwork[], dollars: string, pa
     const payTo = payeeOn(network, payees);
     return payTo ? [{ network, price: priceIn(network.asset, dollars), payTo }] : [];
   });
+}
+
+/** A 402's facts and its PAYMENT-REQUIRED header; shared between requests, so read only. */
+export interface Quote {
+  readonly required: Readonly<PaymentRequired>;
+  readonly header: string;
 }
 
 /** What a paid route sells to one request, decided by the route. */
@@ -95,6 +101,8 @@ const REQUIREMENTS_CACHE_SIZE = 1000;
 export class X402Payments {
   readonly #server: x402ResourceServer;
   readonly #requirements = new Map<string, Promise<PaymentRequirements[]>>();
+  /** Unpaid 402s, by the requirements they list (a price or payee change makes new ones), then URL and offer. */
+  readonly #quotes = new WeakMap<PaymentRequirements[], Map<string, Promise<Quote>>>();
   #ready: Promise<void> | undefined;
 
   constructor(
@@ -165,19 +173,44 @@ export class X402Payments {
     return [...requirements].sort((a, b) => Number(b.network === first) - Number(a.network === first));
   }
 
-  /** The 402's facts: what to pay and how, and why a payment was refused (`error`). */
+  /**
+   * The 402's facts (what to pay and how, and why a payment was refused: `error`) and its header. The
+   * unpaid one is the same for every request of a URL and offer, so it is built once (a quote is
+   * answered more often than anything else on the money path).
+   */
   paymentRequired(
     offer: Offer,
     requirements: PaymentRequirements[],
     url: string,
     error?: string,
-  ): Promise<PaymentRequired> {
-    return this.#server.createPaymentRequiredResponse(
+  ): Promise<Quote> {
+    if (error !== undefined) return this.#quote(offer, requirements, url, error);
+    let quotes = this.#quotes.get(requirements);
+    if (!quotes) this.#quotes.set(requirements, (quotes = new Map()));
+    const key = JSON.stringify([url, offer.description, offer.extensions ?? null]);
+    let quote = quotes.get(key);
+    if (!quote) {
+      if (quotes.size >= REQUIREMENTS_CACHE_SIZE) quotes.clear();
+      quote = this.#quote(offer, requirements, url);
+      quote.catch(() => quotes.delete(key));
+      quotes.set(key, quote);
+    }
+    return quote;
+  }
+
+  async #quote(
+    offer: Offer,
+    requirements: PaymentRequirements[],
+    url: string,
+    error?: string,
+  ): Promise<Quote> {
+    const required = await this.#server.createPaymentRequiredResponse(
       requirements,
       { url, description: offer.description, mimeType: "application/json" },
       error,
       this.#extensions(offer),
     );
+    return { required, header: encodePaymentRequiredHeader(required) };
   }
 
   /** The payment matched to what the offer accepts; undefined when it pays for something else. */
