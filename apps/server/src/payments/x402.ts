@@ -185,8 +185,8 @@ export class X402Payments {
     error?: string,
   ): Promise<Quote> {
     if (error !== undefined) return this.#quote(offer, requirements, url, error);
-    let quotes = this.#quotes.get(requirements);
-    if (!quotes) this.#quotes.set(requirements, (quotes = new Map()));
+    const quotes = this.#quotes.get(requirements) ?? new Map<string, Promise<Quote>>();
+    this.#quotes.set(requirements, quotes);
     const key = JSON.stringify([url, offer.description, offer.extensions ?? null]);
     let quote = quotes.get(key);
     if (!quote) {
