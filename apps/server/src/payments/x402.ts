@@ -185,8 +185,11 @@ export class X402Payments {
     error?: string,
   ): Promise<Quote> {
     if (error !== undefined) return this.#quote(offer, requirements, url, error);
-    const quotes = this.#quotes.get(requirements) ?? new Map<string, Promise<Quote>>();
-    this.#quotes.set(requirements, quotes);
+    let quotes = this.#quotes.get(requirements);
+    if (!quotes) {
+      quotes = new Map();
+      this.#quotes.set(requirements, quotes);
+    }
     const key = JSON.stringify([url, offer.description, offer.extensions ?? null]);
     let quote = quotes.get(key);
     if (!quote) {
