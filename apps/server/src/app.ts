@@ -57,7 +57,7 @@ import { RobotCatalog } from "./robots/catalog.ts";
 import { catalogRoutes } from "./robots/catalog-routes.ts";
 import { CatalogStore } from "./robots/catalog-store.ts";
 import { buildDriver } from "./robots/drivers/index.ts";
-import { checkRobotUrl, guardedDispatcher } from "./robots/endpoint-guard.ts";
+import { addressGuard, checkRobotUrl, dispatcherThrough } from "./robots/endpoint-guard.ts";
 import { LinkHub } from "./robots/link/hub.ts";
 import { deviceTokenRoutes, linkRoutes } from "./robots/link/routes.ts";
 import { startLinkedSimulators } from "./robots/link/simulated.ts";
@@ -182,7 +182,8 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     });
     const resolver = new LocalNameResolver();
     // Every request to an owner's robot (drive or service) connects through the address guard.
-    const ownersDispatcher = guardedDispatcher({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
+    const ownersGuard = addressGuard({ allowedNetworks: config.ROBOT_NETWORKS_ALLOWED });
+    const ownersDispatcher = dispatcherThrough(ownersGuard);
     closers.push(() => ownersDispatcher.close());
     // Robots behind their owners' routers dial in; whichever instance holds a link serves it to the others.
     const links = new LinkHub(kv, pubsub, instance, config.DEADMAN_MS, logger);
@@ -202,7 +203,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
           resolver,
           timeoutMs: config.ROBOT_TIMEOUT_MS,
           cameraTimeoutMs: config.CAMERA_TIMEOUT_MS,
-          ownersDispatcher,
+          ownersGuard,
           links,
         }),
       motion,

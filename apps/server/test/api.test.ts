@@ -1,7 +1,7 @@
-import { createServer, type Server } from "node:http";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { type ClientRequest, createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isNull } from "drizzle-orm";
-import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { accessSessions } from "../src/db/schema.ts";
@@ -399,19 +399,21 @@ describe("bad input", () => {
 });
 
 describe("robots are a registry (no SSRF)", () => {
+  // Every request the platform sends out, whatever its target and whichever client sends it: node:http
+  // (the robots' boards) and undici (services, facilitators) each announce theirs on a diagnostics channel.
   const outbound: string[] = [];
-  let previous: Dispatcher;
+  const fromHttp = ({ request }: { request: ClientRequest }) =>
+    outbound.push(`${request.protocol}//${request.getHeader("host")}${request.path}`);
+  const fromUndici = ({ request }: { request: { origin: string; path: string } }) =>
+    outbound.push(`${request.origin}${request.path}`);
   beforeAll(() => {
-    previous = getGlobalDispatcher();
-    // Records every request the platform sends out, whatever its target.
-    setGlobalDispatcher(
-      new Agent().compose((dispatch) => (options, handler) => {
-        outbound.push(`${options.origin}${options.path}`);
-        return dispatch(options, handler);
-      }),
-    );
+    subscribe("http.client.request.start", fromHttp as never);
+    subscribe("undici:request:create", fromUndici as never);
   });
-  afterAll(() => setGlobalDispatcher(previous));
+  afterAll(() => {
+    unsubscribe("http.client.request.start", fromHttp as never);
+    unsubscribe("undici:request:create", fromUndici as never);
+  });
 
   it.each(["169.254.169.254", "127.0.0.1", "localhost", "internal.example", "finland-tumbller-99"])(
     "%s is 404 and nothing is contacted",

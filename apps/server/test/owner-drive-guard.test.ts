@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RobotDriver } from "../src/robots/driver.ts";
 import { tumbllerKind } from "../src/robots/drivers/tumbller.ts";
-import { guardedDispatcher } from "../src/robots/endpoint-guard.ts";
+import { addressGuard } from "../src/robots/endpoint-guard.ts";
 import type { RobotEntry } from "../src/robots/registry.ts";
 import { LocalNameResolver } from "../src/robots/resolver.ts";
 
@@ -34,7 +34,7 @@ const ownersRobot = (host: string): RobotEntry => ({
 /** The Tumbller kind's driver, its owner's connections guarded, with DNS answering `addresses`. */
 function driverResolving(entry: RobotEntry, addresses: LookupAddress[], allowedNetworks: string[] = []) {
   const lookups: string[] = [];
-  const ownersDispatcher = guardedDispatcher({ allowedNetworks }, async (hostname) => {
+  const ownersGuard = addressGuard({ allowedNetworks }, async (hostname) => {
     lookups.push(hostname);
     return addresses;
   });
@@ -42,9 +42,9 @@ function driverResolving(entry: RobotEntry, addresses: LookupAddress[], allowedN
     resolver: new LocalNameResolver(),
     timeoutMs: 2000,
     cameraTimeoutMs: 2000,
-    ownersDispatcher,
+    ownersGuard,
   });
-  return { driver, lookups, close: () => ownersDispatcher.close() };
+  return { driver, lookups };
 }
 
 describe("an owner's HTTP drive robot behind the connect-time address guard", () => {
@@ -54,9 +54,7 @@ describe("an owner's HTTP drive robot behind the connect-time address guard", ()
     ["169.254.1.1", 4, "a link-local address"],
     ["::1", 6, "a loopback address"],
   ] as const)("sends nothing when its name resolves to %s at connect time", async (address, family, kind) => {
-    const { driver, lookups, close } = driverResolving(ownersRobot("owners-bot.example.com"), [
-      { address, family },
-    ]);
+    const { driver, lookups } = driverResolving(ownersRobot("owners-bot.example.com"), [{ address, family }]);
     const before = reached;
     const refusal = new RegExp(
       `refused by the platform: owners-bot\\.example\\.com resolves to ${address}, which is ${kind}`,
@@ -66,11 +64,10 @@ describe("an owner's HTTP drive robot behind the connect-time address guard", ()
     await expect(driver.frame()).rejects.toThrow(refusal);
     expect(lookups).toContain("owners-bot.example.com");
     expect(reached - before).toBe(0);
-    await close();
   });
 
   it("reaches the same board when the operator allows its network, so the refusals above are the guard's", async () => {
-    const { driver, close } = driverResolving(
+    const { driver } = driverResolving(
       ownersRobot("owners-bot.example.com"),
       [{ address: "127.0.0.1", family: 4 }],
       ["127.0.0.0/8"],
@@ -79,17 +76,25 @@ describe("an owner's HTTP drive robot behind the connect-time address guard", ()
     await driver.command("forward");
     expect(await driver.info()).toEqual({ name: "owners-bot", ip: "127.0.0.1" });
     expect(reached - before).toBe(2);
-    await close();
+  });
+
+  it("sends nothing to an owner's robot written as a loopback IP, which no lookup sees", async () => {
+    const { driver, lookups } = driverResolving(ownersRobot("127.0.0.1"), []);
+    const before = reached;
+    await expect(driver.command("forward")).rejects.toThrow(
+      /refused by the platform: 127\.0\.0\.1 is a loopback address/,
+    );
+    expect(lookups).toEqual([]);
+    expect(reached - before).toBe(0);
   });
 
   it("calls the operator's own robots directly, as configured", async () => {
     const operators: RobotEntry = { ...ownersRobot("127.0.0.1"), ownerId: undefined };
-    const { driver, lookups, close } = driverResolving(operators, []);
+    const { driver, lookups } = driverResolving(operators, []);
     const before = reached;
     await driver.command("stop");
     expect(reached - before).toBe(1);
     expect(lookups).toEqual([]);
-    await close();
   });
 
   it("refuses to build an owner's driver without the guard", () => {

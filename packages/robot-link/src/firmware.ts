@@ -1,6 +1,6 @@
 import type { LinkInfo, MotorCommand } from "@robo402/protocol";
-import { request } from "undici";
 import { z } from "zod";
+import { type BoardAnswer, callBoard } from "./board-http.ts";
 
 // A QVGA JPEG from the ESP-EYE is tens of kilobytes; the link carries at most this much per frame.
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -75,33 +75,16 @@ export class Tumbller {
 
   async #get(base: string, path: string, limit: number, camera = false): Promise<Buffer> {
     const board = camera ? "camera" : "motor";
-    let response: Awaited<ReturnType<typeof request>>;
+    let answer: BoardAnswer;
     try {
-      response = await request(`${base}${path}`, {
-        method: "GET",
-        // The firmware closes every connection; saying so spares a socket it would not reuse.
-        reset: true,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      answer = await callBoard(new URL(`${base}${path}`), { timeoutMs: this.timeoutMs, maxBytes: limit });
     } catch (error) {
       throw new BoardError(`${board} board unreachable at ${base} (${(error as Error).message})`);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        response.body.destroy();
-        throw new BoardError(`${board} board answered more than ${limit} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    if (camera && response.statusCode === 503)
+    if (camera && answer.status === 503)
       throw new BoardError("camera busy (503: asked within 100 ms of another frame)", true);
-    if (response.statusCode !== 200) throw new BoardError(`${board} board answered ${response.statusCode}`);
-    return Buffer.concat(chunks);
+    if (answer.status !== 200) throw new BoardError(`${board} board answered ${answer.status}`);
+    return answer.body;
   }
 }
 

@@ -133,11 +133,18 @@ const LOOKUP_CACHE_MS = 2000;
 const LOOKUP_CACHE_NAMES = 1000;
 
 /**
- * An undici dispatcher that refuses, at connect time, any address checkRobotUrl would refuse: the address
- * actually dialled, so a name that resolved to a public address at registration and to 127.0.0.1 now
- * (DNS rebinding) is still refused. Refusals reject the request with EndpointRefusedError.
+ * Where the platform may connect, judged on the address actually dialled: a name that resolved to a public
+ * address at registration and to 127.0.0.1 now (DNS rebinding) is still refused.
  */
-export function guardedDispatcher(policy: EndpointPolicy, resolve: AddressLookup = systemLookup): Dispatcher {
+export interface AddressGuard {
+  /** For node:net, node:http and undici's connector: resolves a name, refusing it with EndpointRefusedError. */
+  readonly lookup: LookupFunction;
+  /** The refusal of an IP literal (Node never calls `lookup` for one), or null when it may be called. */
+  refuseLiteral(host: string): EndpointRefusedError | null;
+}
+
+/** The guard for checkRobotUrl's rules, with `resolve` answering DNS. */
+export function addressGuard(policy: EndpointPolicy, resolve: AddressLookup = systemLookup): AddressGuard {
   const networks = parseNetworks(policy.allowedNetworks);
   const cache = new Map<string, { at: number; addresses: Promise<LookupAddress[]> }>();
   const addressesOf = (hostname: string): Promise<LookupAddress[]> => {
@@ -149,34 +156,48 @@ export function guardedDispatcher(policy: EndpointPolicy, resolve: AddressLookup
     addresses.catch(() => cache.delete(hostname));
     return addresses;
   };
-  const guardedLookup: LookupFunction = (hostname, options, callback) => {
-    addressesOf(hostname).then(
-      (all) => {
-        const reason = refuseAddresses(
-          hostname,
-          all.map((entry) => entry.address),
-          networks,
-        );
-        if (reason) return callback(new EndpointRefusedError(reason), "", 0);
-        const family = familyNumber(options.family);
-        const addresses = family ? all.filter((entry) => entry.family === family) : all;
-        // Node asks for every address when it races IPv4 and IPv6 (autoSelectFamily), else for one.
-        if (options.all) return callback(null, addresses);
-        const [first] = addresses;
-        if (!first) return callback(notFound(hostname), "", 0);
-        callback(null, first.address, first.family);
-      },
-      (error: NodeJS.ErrnoException) => callback(error, "", 0),
-    );
+  return {
+    lookup: (hostname, options, callback) => {
+      addressesOf(hostname).then(
+        (all) => {
+          const reason = refuseAddresses(
+            hostname,
+            all.map((entry) => entry.address),
+            networks,
+          );
+          if (reason) return callback(new EndpointRefusedError(reason), "", 0);
+          const family = familyNumber(options.family);
+          const addresses = family ? all.filter((entry) => entry.family === family) : all;
+          // Node asks for every address when it races IPv4 and IPv6 (autoSelectFamily), else for one.
+          if (options.all) return callback(null, addresses);
+          const [first] = addresses;
+          if (!first) return callback(notFound(hostname), "", 0);
+          callback(null, first.address, first.family);
+        },
+        (error: NodeJS.ErrnoException) => callback(error, "", 0),
+      );
+    },
+    refuseLiteral(host) {
+      const bare = host.replace(/^\[(.*)\]$/, "$1");
+      if (!isIP(bare)) return null;
+      const reason = refuseAddresses(bare, [bare], networks);
+      return reason ? new EndpointRefusedError(reason) : null;
+    },
   };
-  const connector = buildConnector({ lookup: guardedLookup });
+}
+
+/** An undici dispatcher whose every connection passes the address guard; refusals reject with EndpointRefusedError. */
+export function guardedDispatcher(policy: EndpointPolicy, resolve: AddressLookup = systemLookup): Dispatcher {
+  return dispatcherThrough(addressGuard(policy, resolve));
+}
+
+/** An undici dispatcher whose every connection passes `guard`. */
+export function dispatcherThrough(guard: AddressGuard): Dispatcher {
+  const connector = buildConnector({ lookup: guard.lookup });
   return new Agent({
     connect(options, callback) {
-      // Node never calls lookup for an IP literal, so those are checked here.
-      if (isIP(options.hostname)) {
-        const reason = refuseAddresses(options.hostname, [options.hostname], networks);
-        if (reason) return callback(new EndpointRefusedError(reason), null);
-      }
+      const refused = guard.refuseLiteral(options.hostname);
+      if (refused) return callback(refused, null);
       connector(options, callback);
     },
   });

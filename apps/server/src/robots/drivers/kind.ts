@@ -1,6 +1,6 @@
-import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import type { RobotDriver } from "../driver.ts";
+import type { AddressGuard } from "../endpoint-guard.ts";
 import type { LinkHub } from "../link/hub.ts";
 import type { RobotEntry } from "../registry.ts";
 import type { LocalNameResolver } from "../resolver.ts";
@@ -15,7 +15,7 @@ export interface DriverContext {
    * Where connections to an owner's robot come from: the connect-time address guard
    * (robots/endpoint-guard.ts). Robots the operator configured are called directly.
    */
-  readonly ownersDispatcher: Dispatcher;
+  readonly ownersGuard: AddressGuard;
   /** The robot links of the cluster, for the robots that dial in (a platform without them has none). */
   readonly links?: LinkHub;
 }

@@ -1,6 +1,5 @@
 import { isIPv4 } from "node:net";
 import type { MotorCommand } from "@robo402/protocol";
-import { request } from "undici";
 import { z } from "zod";
 import {
   RobotBadAnswerError,
@@ -9,13 +8,12 @@ import {
   type RobotInfo,
   RobotUnavailableError,
 } from "../driver.ts";
-import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
-import { deadline } from "./deadline.ts";
+import { askBoard } from "./board.ts";
 import type { DriverContext, Registration, TimeKind } from "./kind.ts";
 
 /** What the driver needs; an owner's robot is refused without the address guard to call it through. */
-export type TumbllerOptions = Omit<DriverContext, "ownersDispatcher"> & Partial<DriverContext>;
+export type TumbllerOptions = Omit<DriverContext, "ownersGuard"> & Partial<DriverContext>;
 
 // A QVGA JPEG from the ESP-EYE is tens of kilobytes; anything far larger is not a camera frame.
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
@@ -69,54 +67,30 @@ const isJpeg = (body: Buffer, type: string | undefined) =>
 export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): RobotDriver {
   const { resolver } = options;
   // An owner's addresses are its word: every connection goes through the address guard.
-  const dispatcher = entry.ownerId ? options.ownersDispatcher : undefined;
-  if (entry.ownerId && !dispatcher)
+  const guard = entry.ownerId ? options.ownersGuard : undefined;
+  if (entry.ownerId && !guard)
     throw new Error(`robot '${entry.id}' is an owner's and is called only through the address guard`);
 
   async function get(
     board: "motor" | "camera",
     path: string,
-    limit: number,
+    maxBytes: number,
   ): Promise<{ body: Buffer; type: string | undefined }> {
-    const base = board === "motor" ? entry.motorUrl : entry.cameraUrl;
-    const timeoutMs = board === "motor" ? options.timeoutMs : options.cameraTimeoutMs;
-    let url: string;
-    try {
-      url = await resolver.url(base);
-    } catch {
-      throw new RobotUnavailableError(board, `name ${new URL(base).hostname} did not resolve`);
-    }
-    const timeout = deadline(timeoutMs);
-    try {
-      // The firmware's path from the board's root: nothing an address carries after its host is kept.
-      const response = await request(new URL(path, url), {
-        method: "GET",
-        // The firmware serves one client and closes every connection; saying so up front spares undici
-        // an error (with its stack trace) per request for a socket it hoped to reuse.
-        reset: true,
-        dispatcher,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: timeout.signal,
-      });
-      const body = await readCapped(response.body, limit);
-      if (board === "camera" && response.statusCode === 503) {
-        throw new RobotBusyError(board, "busy (answered 503: asked within 100 ms of another frame)");
-      }
-      if (response.statusCode !== 200) {
-        throw new RobotUnavailableError(board, `answered ${response.statusCode}`);
-      }
-      const type = response.headers["content-type"];
-      return { body, type: Array.isArray(type) ? type.join(",") : type };
-    } catch (error) {
-      if (error instanceof RobotUnavailableError) throw error;
-      if (error instanceof EndpointRefusedError)
-        throw new RobotUnavailableError(board, `refused by the platform: ${error.message}`);
-      resolver.forget(base);
-      throw new RobotUnavailableError(board, `unreachable (${(error as Error).message})`);
-    } finally {
-      timeout.clear();
-    }
+    const camera = board === "camera";
+    const { status, type, body } = await askBoard(
+      { resolver, guard },
+      {
+        board,
+        base: camera ? entry.cameraUrl : entry.motorUrl,
+        path,
+        timeoutMs: camera ? options.cameraTimeoutMs : options.timeoutMs,
+        maxBytes,
+      },
+    );
+    if (camera && status === 503)
+      throw new RobotBusyError(board, "busy (answered 503: asked within 100 ms of another frame)");
+    if (status !== 200) throw new RobotUnavailableError(board, `answered ${status}`);
+    return { body, type };
   }
 
   return {
@@ -152,18 +126,4 @@ export function tumbllerDriver(entry: RobotEntry, options: TumbllerOptions): Rob
       return { name: hostname, ip: ip ?? null };
     },
   };
-}
-
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new Error(`response larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }

@@ -1,10 +1,8 @@
 import type { MotorCommand, Velocity } from "@robo402/protocol";
-import { request } from "undici";
 import { z } from "zod";
 import { type RobotDriver, RobotUnavailableError } from "../driver.ts";
-import { EndpointRefusedError } from "../endpoint-guard.ts";
 import type { RobotEntry } from "../registry.ts";
-import { deadline } from "./deadline.ts";
+import { askBoard } from "./board.ts";
 import type { DriverContext, TimeKind } from "./kind.ts";
 import { tumbllerDriver, tumbllerKind } from "./tumbller.ts";
 
@@ -21,6 +19,9 @@ export const VelocitySettings = z.strictObject({
   watchdog_ms: z.number().int().min(100).max(1000),
 });
 export type VelocitySettings = z.infer<typeof VelocitySettings>;
+
+// A rover acknowledges a command in a few bytes of JSON.
+const MAX_ANSWER_BYTES = 16 * 1024;
 
 /** What a velocity robot configured without settings (a simulated one) is held to. */
 export const DEFAULT_VELOCITY_SETTINGS: VelocitySettings = {
@@ -50,38 +51,22 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
   const limits = VelocitySettings.parse(entry.settings ?? DEFAULT_VELOCITY_SETTINGS);
   // Its identity and camera are the Tumbller firmware's; only motion differs.
   const { info, frame, cameraAddress } = tumbllerDriver(entry, context);
-  const dispatcher = entry.ownerId ? context.ownersDispatcher : undefined;
+  const guard = entry.ownerId ? context.ownersGuard : undefined;
 
   async function send(speeds: { linear: number; angular: number }): Promise<void> {
-    let url: string;
-    try {
-      url = await context.resolver.url(entry.motorUrl);
-    } catch {
-      throw new RobotUnavailableError("motor", `name ${new URL(entry.motorUrl).hostname} did not resolve`);
-    }
-    const timeout = deadline(context.timeoutMs);
-    try {
-      const response = await request(new URL("/velocity", url), {
+    const { status } = await askBoard(
+      { resolver: context.resolver, guard },
+      {
+        board: "motor",
+        base: entry.motorUrl,
+        path: "/velocity",
         method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(speeds),
-        dispatcher,
-        headersTimeout: context.timeoutMs,
-        bodyTimeout: context.timeoutMs,
-        signal: timeout.signal,
-      });
-      await response.body.dump();
-      if (response.statusCode !== 200)
-        throw new RobotUnavailableError("motor", `answered ${response.statusCode}`);
-    } catch (error) {
-      if (error instanceof RobotUnavailableError) throw error;
-      if (error instanceof EndpointRefusedError)
-        throw new RobotUnavailableError("motor", `refused by the platform: ${error.message}`);
-      context.resolver.forget(entry.motorUrl);
-      throw new RobotUnavailableError("motor", `unreachable (${(error as Error).message})`);
-    } finally {
-      timeout.clear();
-    }
+        json: speeds,
+        timeoutMs: context.timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+      },
+    );
+    if (status !== 200) throw new RobotUnavailableError("motor", `answered ${status}`);
   }
 
   return {
