@@ -4,19 +4,30 @@
  * directly, and against HTTP straight to robot-sim; then camera fan-out over the link: 100 viewers of one
  * linked robot's stream, with the frames the bridge fetched from the camera board counted.
  *
+ * Each part runs where it would: the platform, the linked robot and its bridge (the real `robo402-link`)
+ * each in a process of their own, the client and the viewers here. The client keeps its connection to the
+ * platform, as a browser or the SDK does; the boards close theirs, as the firmware does.
+ *
  * `BENCH_ONLY=link npm run bench` runs these rows alone (and records them); `npx tsx bench/link.ts` prints them.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBridge, Tumbller } from "@robo402/robot-link";
-import { startRobotSim } from "@robo402/robot-sim";
+import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { startServer } from "../e2e/harness.ts";
 import { percentile } from "./measure.ts";
 import { MjpegViewer } from "./mjpeg.ts";
-import { ORPHAN_GUARD, stopChild } from "./processes.ts";
+import {
+  ORPHAN_GUARD,
+  readyMessage,
+  type SimProcess,
+  spawnTs,
+  startSimProcess,
+  stopChild,
+} from "./processes.ts";
 
 export interface Latency {
   readonly p50: number;
@@ -34,6 +45,8 @@ export interface LinkResult {
     readonly fpsPerViewer: number;
     /** Frames the bridge fetched from the camera board in the window, and frames one viewer got (mean). */
     readonly robotFrames: number;
+    /** Camera requests the board refused in the window (503: within 100 ms of the last). */
+    readonly robotBusy: number;
     readonly framesPerViewer: number;
   };
 }
@@ -48,7 +61,7 @@ async function latency(url: string, headers: Record<string, string>, samples: nu
   const times: number[] = [];
   for (let i = 0; i < samples + WARMUP; i++) {
     const started = performance.now();
-    const response = await request(url, { headers, reset: true });
+    const response = await request(url, { headers });
     await response.body.arrayBuffer();
     if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}`);
     if (i >= WARMUP) times.push(performance.now() - started);
@@ -62,8 +75,17 @@ export async function measureLink(options: {
   viewers: number;
   seconds: number;
 }): Promise<LinkResult> {
-  const httpSim = await startRobotSim({ name: HTTP_ROBOT });
-  const linkSim = await startRobotSim({ name: LINK_ROBOT });
+  const httpSim = await startSimProcess(HTTP_ROBOT);
+  // The linked robot's camera board is counted: the frames its bridge fetched.
+  const linkSim = spawnTs(new URL("./camera-sim-child.ts", import.meta.url), { NAME: LINK_ROBOT });
+  const linkBoards = await readyMessage<{ motorUrl: string; cameraUrl: string; countUrl: string }>(
+    linkSim,
+    "the linked robot",
+  );
+  const boardCounts = async () => {
+    const answer = await request(linkBoards.countUrl);
+    return (await answer.body.json()) as { ok: number; busy: number };
+  };
   const dataDir = mkdtempSync(join(tmpdir(), "robo402-bench-link-"));
   const server = await startServer(
     {
@@ -77,19 +99,18 @@ export async function measureLink(options: {
       PAYMENT_ENABLED: "false",
     },
     ORPHAN_GUARD,
-  ).catch((error) => {
+  ).catch(async (error) => {
     rmSync(dataDir, { recursive: true, force: true });
+    await Promise.all([stopChild(httpSim.child), stopChild(linkSim)]);
     throw error;
   });
-  let robotFrames = 0;
-  const tumbller = new Tumbller(linkSim.motorUrl, linkSim.cameraUrl);
   const post = (path: string, body: unknown, headers: Record<string, string>) =>
     fetch(`${server.url}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify(body),
     });
-  let bridge: ReturnType<typeof startBridge> | undefined;
+  let bridge: SimProcess["child"] | undefined;
   try {
     const signedUp = await post(
       "/api/auth/register",
@@ -110,18 +131,15 @@ export async function measureLink(options: {
       { authorization: `Bearer ${access_token}` },
     );
     const { device_token } = (await created.json()) as { device_token: string };
-    bridge = startBridge({
-      platform: server.url,
-      token: device_token,
-      boards: {
-        command: (command) => tumbller.command(command),
-        info: () => tumbller.info(),
-        frame: () => {
-          robotFrames++;
-          return tumbller.frame();
-        },
-      },
-    });
+    bridge = spawn(
+      process.execPath,
+      [
+        ...ORPHAN_GUARD,
+        fileURLToPath(new URL("../packages/robot-link/bin/robo402-link.js", import.meta.url)),
+        ...["--platform", server.url, "--motor", linkBoards.motorUrl, "--camera", linkBoards.cameraUrl],
+      ],
+      { env: { ...process.env, ROBO402_LINK_TOKEN: device_token }, stdio: "ignore" },
+    );
     for (const [robot, wallet] of [
       [HTTP_ROBOT, WALLET_HTTP],
       [LINK_ROBOT, WALLET_LINK],
@@ -157,11 +175,11 @@ export async function measureLink(options: {
     );
     try {
       await Promise.all(viewers.map((viewer) => viewer.firstFrame()));
-      const fetchedBefore = robotFrames;
+      const before = await boardCounts();
       const from = performance.now();
       await sleep(options.seconds * 1000);
       const to = performance.now();
-      const fetched = robotFrames - fetchedBefore;
+      const after = await boardCounts();
       const inWindow = viewers.map((viewer) => viewer.arrivals.filter((at) => at >= from && at <= to));
       const framesPerViewer = inWindow.reduce((sum, arrivals) => sum + arrivals.length, 0) / viewers.length;
       return {
@@ -172,7 +190,8 @@ export async function measureLink(options: {
           viewers: options.viewers,
           seconds: options.seconds,
           fpsPerViewer: framesPerViewer / ((to - from) / 1000),
-          robotFrames: fetched,
+          robotFrames: after.ok - before.ok,
+          robotBusy: after.busy - before.busy,
           framesPerViewer,
         },
       };
@@ -180,9 +199,9 @@ export async function measureLink(options: {
       await Promise.all(viewers.map((viewer) => viewer.close().catch(() => {})));
     }
   } finally {
-    await bridge?.close();
+    if (bridge) await stopChild(bridge);
     await stopChild(server.child);
-    await Promise.all([httpSim.close(), linkSim.close()]);
+    await Promise.all([stopChild(httpSim.child), stopChild(linkSim)]);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -198,7 +217,7 @@ export function linkTable(result: LinkResult): string {
     `| platform → link → robo402-link → robot-sim | ${ms(overLink.p50)} | ${ms(overLink.p99)} | ${ms(overLink.p50 - direct.p50)} (over platform → HTTP: ${ms(overLink.p50 - overHttp.p50)}) |`,
     "",
     `Camera over the link: ${camera.viewers} viewers for ${camera.seconds} s, ${camera.fpsPerViewer.toFixed(2)} fps per viewer; ` +
-      `${camera.robotFrames} frames fetched from the robot, ${camera.framesPerViewer.toFixed(1)} received by each viewer.`,
+      `${camera.robotFrames} frames fetched from the robot (${camera.robotBusy} requests refused as too soon), ${camera.framesPerViewer.toFixed(1)} received by each viewer.`,
   ].join("\n");
 }
 

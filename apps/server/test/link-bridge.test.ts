@@ -13,6 +13,7 @@ import { websocketOption } from "../src/realtime/server.ts";
 import { linkDriver } from "../src/robots/link/driver.ts";
 import { LinkHub } from "../src/robots/link/hub.ts";
 import { linkRoutes } from "../src/robots/link/routes.ts";
+import { countingProxy } from "./counting-proxy.ts";
 import { eventually } from "./helpers.ts";
 
 // The bridge against the platform's link endpoint, with robot-sim's boards over HTTP. The robot's own
@@ -173,5 +174,22 @@ describe("the robot link between platform and bridge", () => {
     expect(await eventually(() => second.connected)).toBe(true);
     await driver().command("right");
     expect(sim.moving()).toBe("right");
+  });
+});
+
+describe("the bridge's firmware client", () => {
+  it("asks the camera back to back no sooner than its firmware allows: every frame served, none refused", async () => {
+    const sim = await startRobotSim({ name: HOST });
+    const camera = await countingProxy(sim.cameraUrl);
+    try {
+      const tumbller = new Tumbller(sim.motorUrl, camera.url);
+      const frames = await Promise.all(Array.from({ length: 8 }, () => tumbller.frame()));
+      for (const jpeg of frames) expect([...jpeg.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+      // Eight asks, eight requests: none was refused (503) and asked again.
+      expect(camera.count("/getImage")).toBe(8);
+    } finally {
+      await camera.close();
+      await sim.close();
+    }
   });
 });

@@ -5,8 +5,9 @@ import { type BoardAnswer, callBoard } from "./board-http.ts";
 // A QVGA JPEG from the ESP-EYE is tens of kilobytes; the link carries at most this much per frame.
 export const MAX_FRAME_BYTES = 1024 * 1024;
 const MAX_INFO_BYTES = 16 * 1024;
-// The ESP-EYE answers 503 to a request that starts within 100 ms of the previous one.
-const CAMERA_SPACING_MS = 100;
+// The ESP-EYE answers 503 to a request that reaches it within 100 ms of the last frame it served; a few ms
+// more absorb the LAN's jitter, as the platform's own camera poller does.
+const CAMERA_SPACING_MS = 105;
 
 // The firmware sends `hostname`; the first plan calls the same field `mdns_name`.
 const InfoBody = z.object({
@@ -33,7 +34,8 @@ export class BoardError extends Error {
 export class Tumbller {
   #motorTurn: Promise<unknown> = Promise.resolve();
   #cameraTurn: Promise<unknown> = Promise.resolve();
-  #lastCameraAt = 0;
+  /** When the request of the last frame the camera served started (performance.now()). */
+  #lastFrameAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly motorUrl: string,
@@ -58,10 +60,14 @@ export class Tumbller {
 
   frame(): Promise<Buffer> {
     const run = this.#cameraTurn.then(async () => {
-      const wait = this.#lastCameraAt + CAMERA_SPACING_MS - Date.now();
+      const wait = this.#lastFrameAt + CAMERA_SPACING_MS - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      this.#lastCameraAt = Date.now();
-      return this.#get(this.cameraUrl, "/getImage", MAX_FRAME_BYTES, true);
+      const startedAt = performance.now();
+      const jpeg = await this.#get(this.cameraUrl, "/getImage", MAX_FRAME_BYTES, true);
+      // Only a frame served moves the camera's clock: a refused request is not one, and waiting a full
+      // spacing after it would cost the viewers a frame.
+      this.#lastFrameAt = startedAt;
+      return jpeg;
     });
     this.#cameraTurn = run.catch(() => {});
     return run;
