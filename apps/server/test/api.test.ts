@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { type ClientRequest, createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { isNull } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
@@ -468,5 +469,21 @@ describe("robot list", () => {
       { robot_host: ROBOT, available: false, locked_by: "0xa11c...1234", free_at: expect.any(String) },
       { robot_host: OTHER, available: true, locked_by: null, free_at: null },
     ]);
+  });
+
+  it("shows a robot free the moment it is released, though every holder was read a moment before", async () => {
+    await t.purchase(ALICE, ROBOT);
+    // Past the purchase's mark in the session cache: the list is answered from one read of every holder.
+    await sleep(2000);
+    const held = (await (await t.request("/api/v1/robots")).json()) as Array<Record<string, unknown>>;
+    expect(held.find((robot) => robot.robot_host === ROBOT)).toMatchObject({ available: false });
+    expect((await t.request("/api/v1/access/release", { method: "POST", wallet: ALICE })).status).toBe(200);
+    const freed = (await (await t.request("/api/v1/robots")).json()) as Array<Record<string, unknown>>;
+    expect(freed.find((robot) => robot.robot_host === ROBOT)).toEqual({
+      robot_host: ROBOT,
+      available: true,
+      locked_by: null,
+      free_at: null,
+    });
   });
 });

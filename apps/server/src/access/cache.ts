@@ -3,7 +3,7 @@ import type { AccessSession } from "./store.ts";
 
 // How long an answer may be served, counted from the database read it comes from (not from when it was
 // cached): whatever happens to the cache, what it serves is never older than this.
-const TTL_MS = 1000;
+export const TTL_MS = 1000;
 // How long a change keeps fills out. A fill whose read began before the change and that leaves this
 // process after the mark lapsed carries a TTL of at most readAt + TTL_MS - now <= 0, and is not cached at
 // all; the margin covers a fill that left just before the mark lapsed and is still on its way to the store.
@@ -11,6 +11,9 @@ const TTL_MS = 1000;
 const MARK_MS = TTL_MS + 500;
 const NONE = "none";
 const CHANGED = "changed";
+
+/** A cached answer: the session, or none. */
+export type Cached = { readonly session: AccessSession | undefined };
 
 /** What a change of a session touches: its wallet, its token (once it has one) and its robot. */
 export interface SessionKeys {
@@ -32,10 +35,14 @@ export interface SessionKeys {
 export class SessionCache {
   constructor(private readonly kv: Kv) {}
 
-  /** What is cached under `key`; undefined when nothing is, or a change means the database must say. */
-  async get(key: string): Promise<{ session: AccessSession | undefined } | undefined> {
+  /**
+   * What is cached under `key`: the answer, `changed` while a write keeps fills out (the database must
+   * say), undefined when nothing is.
+   */
+  async get(key: string): Promise<Cached | "changed" | undefined> {
     const cached = await this.kv.get(this.#key(key));
-    if (cached === null || cached === CHANGED) return undefined;
+    if (cached === null) return undefined;
+    if (cached === CHANGED) return "changed";
     if (cached === NONE) return { session: undefined };
     const row = JSON.parse(cached) as AccessSession &
       Record<"createdAt" | "expiresAt" | "endedAt" | "outageSince", string | null>;

@@ -7,6 +7,7 @@ import type { StopReason } from "../robots/motion.ts";
 import type { RobotEntry } from "../robots/registry.ts";
 import type { RobotService } from "../robots/service.ts";
 import type { SessionCache, SessionKeys } from "./cache.ts";
+import { HolderSnapshot } from "./holders.ts";
 import type { AccessSession, AccessStore } from "./store.ts";
 import { walletKey } from "./wallet.ts";
 
@@ -44,6 +45,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
   #probing: Promise<void> | undefined;
   // Pausing and resuming a session's clock are written in the order the robot's outages happened.
   #outageWrites: Promise<void> = Promise.resolve();
+  readonly #holders: HolderSnapshot;
 
   constructor(
     private readonly store: AccessStore,
@@ -53,6 +55,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    this.#holders = new HolderSnapshot(() => store.allActive());
     // Paid time is not spent on a robot nobody can drive: its session's clock stops while it is away.
     robots.on("outage", (robotId) => this.#writeOutage(robotId, "pause"));
     robots.on("recovered", (robotId) => this.#writeOutage(robotId, "resume"));
@@ -201,7 +204,11 @@ export class AccessService extends EventEmitter<AccessEvents> {
    * a listing. What decides (a hold, an admin's end) asks `holder`, and the hold's unique index.
    */
   seenHolder(robot: RobotEntry): Promise<AccessSession | undefined> {
-    return this.#cached(`robot:${robot.id}`, () => this.holder(robot));
+    return this.#cached(
+      `robot:${robot.id}`,
+      () => this.holder(robot),
+      () => this.#holders.holder(robot.id),
+    );
   }
 
   /** How many sessions hold a robot now. */
@@ -349,13 +356,20 @@ export class AccessService extends EventEmitter<AccessEvents> {
     return new Date(now.getTime() + this.options.sessionMinutes * 60_000);
   }
 
+  /**
+   * The session cache's answer for `key`, else the database's (`load`, then cached). `unmarked` answers
+   * instead of `load` when the key carries no mark of a recent write (a snapshot no older than a cached
+   * answer could be).
+   */
   async #cached(
     key: string,
     load: () => Promise<AccessSession | undefined>,
+    unmarked?: () => Promise<AccessSession | undefined>,
   ): Promise<AccessSession | undefined> {
     // The cache only saves time: when the shared store is away, the database answers alone.
-    let cached = await this.cache.get(key).catch(() => undefined);
-    if (!cached) {
+    let cached = await this.cache.get(key).catch(() => "changed" as const);
+    if (cached === undefined && unmarked) cached = { session: await unmarked() };
+    if (cached === undefined || cached === "changed") {
       const readAt = Date.now();
       cached = { session: await load() };
       await this.cache.set(key, cached.session, readAt).catch(() => {});

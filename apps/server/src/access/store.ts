@@ -221,6 +221,11 @@ export class AccessStore {
       .returning();
   }
 
+  /** Every session not ended, lapsed or not: who holds each robot, read at once. */
+  allActive(): Promise<AccessSession[]> {
+    return this.db.select().from(accessSessions).where(active);
+  }
+
   /** Sessions holding a robot at `now`. */
   async countActive(now: Date): Promise<number> {
     const [row] = await this.db
