@@ -3,7 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RobotDriver } from "../src/robots/driver.ts";
+import type { TimeKind } from "../src/robots/drivers/kind.ts";
 import { tumbllerKind } from "../src/robots/drivers/tumbller.ts";
+import { velocityKind } from "../src/robots/drivers/velocity.ts";
 import { addressGuard } from "../src/robots/endpoint-guard.ts";
 import type { RobotEntry } from "../src/robots/registry.ts";
 import { LocalNameResolver } from "../src/robots/resolver.ts";
@@ -31,14 +33,19 @@ const ownersRobot = (host: string): RobotEntry => ({
   ownerId: "00000000-0000-4000-8000-000000000001",
 });
 
-/** The Tumbller kind's driver, its owner's connections guarded, with DNS answering `addresses`. */
-function driverResolving(entry: RobotEntry, addresses: LookupAddress[], allowedNetworks: string[] = []) {
+/** The robot's kind's driver (a Tumbller's unless given), its owner's connections guarded, with DNS answering `addresses`. */
+function driverResolving(
+  entry: RobotEntry,
+  addresses: LookupAddress[],
+  allowedNetworks: string[] = [],
+  kind: TimeKind = tumbllerKind,
+) {
   const lookups: string[] = [];
   const ownersGuard = addressGuard({ allowedNetworks }, async (hostname) => {
     lookups.push(hostname);
     return addresses;
   });
-  const driver: RobotDriver = tumbllerKind.driver(entry, {
+  const driver: RobotDriver = kind.driver(entry, {
     resolver: new LocalNameResolver(),
     timeoutMs: 2000,
     cameraTimeoutMs: 2000,
@@ -75,6 +82,25 @@ describe("an owner's HTTP drive robot behind the connect-time address guard", ()
     const before = reached;
     await driver.command("forward");
     expect(await driver.info()).toEqual({ name: "owners-bot", ip: "127.0.0.1" });
+    expect(reached - before).toBe(2);
+  });
+
+  it("sends a velocity rover's commands, over kept connections, only where the guard allows", async () => {
+    const rover: RobotEntry = { ...ownersRobot("owners-rover.example.com"), driver: "velocity" };
+    const refused = driverResolving(rover, [{ address: "127.0.0.1", family: 4 }], [], velocityKind);
+    const before = reached;
+    await expect(refused.driver.velocity?.({ linear: 0.5, angular: 0 })).rejects.toThrow(
+      /refused by the platform: owners-rover\.example\.com resolves to 127\.0\.0\.1, which is a loopback address/,
+    );
+    expect(reached - before).toBe(0);
+    const allowed = driverResolving(
+      rover,
+      [{ address: "127.0.0.1", family: 4 }],
+      ["127.0.0.0/8"],
+      velocityKind,
+    );
+    await allowed.driver.velocity?.({ linear: 0.5, angular: 0 });
+    await allowed.driver.velocity?.({ linear: 0, angular: 0 });
     expect(reached - before).toBe(2);
   });
 

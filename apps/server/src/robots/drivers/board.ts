@@ -1,4 +1,4 @@
-import { type BoardAnswer, callBoard } from "@robo402/robot-link";
+import { type BoardAnswer, callBoard, type KeptConnections } from "@robo402/robot-link";
 import { RobotUnavailableError } from "../driver.ts";
 import { type AddressGuard, EndpointRefusedError } from "../endpoint-guard.ts";
 import type { LocalNameResolver } from "../resolver.ts";
@@ -19,6 +19,8 @@ export interface BoardAsk {
   readonly json?: unknown;
   readonly timeoutMs: number;
   readonly maxBytes: number;
+  /** For a robot whose API keeps its connections: made with the access's guard (keptConnections). */
+  readonly kept?: KeptConnections;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function askBoard(access: BoardAccess, ask: BoardAsk): Promise<Boar
       timeoutMs: ask.timeoutMs,
       maxBytes: ask.maxBytes,
       lookup: guard?.lookup,
+      kept: ask.kept,
     });
   } catch (error) {
     if (error instanceof EndpointRefusedError)

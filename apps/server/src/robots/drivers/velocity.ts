@@ -1,4 +1,5 @@
 import type { MotorCommand, Velocity } from "@robo402/protocol";
+import { keptConnections } from "@robo402/robot-link";
 import { z } from "zod";
 import { type RobotDriver, RobotUnavailableError } from "../driver.ts";
 import type { RobotEntry } from "../registry.ts";
@@ -51,21 +52,21 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
   const limits = VelocitySettings.parse(entry.settings ?? DEFAULT_VELOCITY_SETTINGS);
   // Its identity and camera are the Tumbller firmware's; only motion differs.
   const { info, frame, cameraAddress } = tumbllerDriver(entry, context);
-  const guard = entry.ownerId ? context.ownersGuard : undefined;
+  const access = { resolver: context.resolver, guard: entry.ownerId ? context.ownersGuard : undefined };
+  // Ten commands a second: a rover's API keeps its connections, unlike the Tumbller firmware.
+  const kept = keptConnections(access.guard?.lookup);
 
   async function send(speeds: { linear: number; angular: number }): Promise<void> {
-    const { status } = await askBoard(
-      { resolver: context.resolver, guard },
-      {
-        board: "motor",
-        base: entry.motorUrl,
-        path: "/velocity",
-        method: "POST",
-        json: speeds,
-        timeoutMs: context.timeoutMs,
-        maxBytes: MAX_ANSWER_BYTES,
-      },
-    );
+    const { status } = await askBoard(access, {
+      board: "motor",
+      base: entry.motorUrl,
+      path: "/velocity",
+      method: "POST",
+      json: speeds,
+      timeoutMs: context.timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+      kept,
+    });
     if (status !== 200) throw new RobotUnavailableError("motor", `answered ${status}`);
   }
 
