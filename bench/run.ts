@@ -45,7 +45,7 @@ import { type Legs, measurePurchases, type PayerKey, type PurchaseTarget } from 
 import { machine, recordRun } from "./results.ts";
 import { measureScale } from "./scale.ts";
 import { measureSessionChecks } from "./session-check.ts";
-import { measureStopLatency, stopTable } from "./stop-latency.ts";
+import { measureDroppedLinkStops, measureStopLatency, type StopLatency, stopTable } from "./stop-latency.ts";
 import { cameraTable, scaleTable, sessionCheckTable } from "./tables.ts";
 import { measureVelocityStream, velocityTable } from "./velocity.ts";
 
@@ -425,7 +425,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   say();
   for (const line of scaleTable(scale)) say(line);
   say();
-  const stop = await measureStopLatency(cleanup, sims[0] as SimProcess, "bench-tumbller", STOP_SAMPLES);
+  const stop = await measureStops(cleanup, sims[0] as SimProcess);
   for (const line of stopTable(stop, STOP_P99_TARGET_MS)) say(line);
   say();
   say(linkTable(await measureLink(LINK_OPTIONS)));
@@ -437,10 +437,19 @@ async function main(cleanup: Cleanup): Promise<void> {
   console.log(`written to ${fileURLToPath(RESULTS)}`);
 }
 
+/** The stop row: from the dead-man and a release on an HTTP robot, then from a dropped link on a linked one. */
+async function measureStops(cleanup: Cleanup, sim: SimProcess): Promise<StopLatency> {
+  const stop = await measureStopLatency(cleanup, sim, "bench-tumbller", STOP_SAMPLES);
+  return {
+    ...stop,
+    droppedLink: await measureDroppedLinkStops(cleanup, sim, "bench-link-stop", STOP_SAMPLES),
+  };
+}
+
 async function stopOnly(cleanup: Cleanup, started: number): Promise<void> {
   const sim = await startSimProcess("bench-tumbller");
   cleanup.add("a robot-sim", () => stopChild(sim.child));
-  const stop = await measureStopLatency(cleanup, sim, "bench-tumbller", STOP_SAMPLES);
+  const stop = await measureStops(cleanup, sim);
   const lines = [
     ...stopTable(stop, STOP_P99_TARGET_MS),
     "",
