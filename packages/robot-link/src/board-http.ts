@@ -7,7 +7,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 
-/** One request to a robot's board, on a connection of its own. */
+/** One request to a robot's board. */
 export interface BoardCall {
   readonly method?: "GET" | "POST";
   /** Sent as the JSON body. */
@@ -49,9 +49,8 @@ export interface BoardAnswer {
 /**
  * Asks a board once. The Tumbller firmware serves one client and closes every connection, so each call
  * dials anew and says `Connection: close` (unless given connections to keep). This is node:http rather
- * than undici: for a connection used once,
- * undici builds a client per origin and an error with its stack trace per closed socket, which cost a motor
- * command about a quarter of a millisecond more.
+ * than undici: for a connection used once, undici builds a client per origin and an error with its stack
+ * trace per closed socket, which cost a motor command about a quarter of a millisecond more.
  */
 export function callBoard(url: URL, call: BoardCall): Promise<BoardAnswer> {
   const body = call.json === undefined ? undefined : Buffer.from(JSON.stringify(call.json));
