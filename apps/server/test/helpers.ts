@@ -85,7 +85,12 @@ const RAISED_RATE_LIMITS = {
 
 /** The whole platform in this process, with robot-sims on loopback registered as its robots. */
 export async function startTestPlatform(
-  options: { robots?: string[]; env?: Record<string, string> } = {},
+  options: {
+    robots?: string[];
+    env?: Record<string, string>;
+    /** Receives every log line at info and above, parsed, for tests that check what was logged. */
+    logs?: Array<Record<string, unknown>>;
+  } = {},
 ): Promise<TestPlatform> {
   const sims = await Promise.all(
     (options.robots ?? ["finland-tumbller-01", "finland-tumbller-02"]).map((name) => startRobotSim({ name })),
@@ -100,7 +105,11 @@ export async function startTestPlatform(
     ...storage.env,
     ...options.env,
   });
-  const platform = await createPlatform(config, pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }));
+  const { logs } = options;
+  const logger = logs
+    ? pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) })
+    : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const platform = await createPlatform(config, logger);
   const request = (path: string, init: RequestInit & { wallet?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.wallet) headers.set("x-wallet-address", init.wallet);

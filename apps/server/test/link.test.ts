@@ -66,11 +66,13 @@ describe("a robot on the robot link, through the platform", () => {
   let robotA: { id: string; device_token?: string };
   let robotB: { id: string; device_token?: string };
   const bridges: Bridge[] = [];
+  const logs: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     t = await startTestPlatform({
       robots: [],
-      env: { DEADMAN_MS: String(DEADMAN_MS), ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8", TEST_LOG_LEVEL: "warn" },
+      env: { DEADMAN_MS: String(DEADMAN_MS), ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8" },
+      logs,
     });
     server = await served(t);
     simA = await startRobotSim({ name: "home-tumbller-01", motionDurationsMs: LONG_MOTIONS });
@@ -194,6 +196,10 @@ describe("a robot on the robot link, through the platform", () => {
     });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { detail: string }).detail).toMatch(/rotated/);
+    // Logged with where it came from, and never with the token itself.
+    const logged = logs.filter((line) => line.msg === "robot link refused");
+    expect(logged.at(-1)).toMatchObject({ reason: "unknown device token", address: expect.any(String) });
+    expect(JSON.stringify(logged)).not.toContain(old);
 
     const link = bridge(fresh, simB);
     expect(await eventually(() => link.connected)).toBe(true);
