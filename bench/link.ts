@@ -10,24 +10,17 @@
  *
  * `BENCH_ONLY=link npm run bench` runs these rows alone (and records them); `npx tsx bench/link.ts` prints them.
  */
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { startServer } from "../e2e/harness.ts";
+import { registerLinkRobot, spawnBridge } from "./linked-robot.ts";
 import { percentile } from "./measure.ts";
 import { MjpegViewer } from "./mjpeg.ts";
-import {
-  ORPHAN_GUARD,
-  readyMessage,
-  type SimProcess,
-  spawnTs,
-  startSimProcess,
-  stopChild,
-} from "./processes.ts";
+import { ORPHAN_GUARD, readyMessage, spawnTs, startSimProcess, stopChild } from "./processes.ts";
 
 export interface Latency {
   readonly p50: number;
@@ -110,36 +103,10 @@ export async function measureLink(options: {
       headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify(body),
     });
-  let bridge: SimProcess["child"] | undefined;
+  let bridge: ChildProcess | undefined;
   try {
-    const signedUp = await post(
-      "/api/auth/register",
-      { email: "bench-owner@robo402.test", password: "long-enough-password", role: "robot_owner" },
-      {},
-    );
-    const { access_token } = (await signedUp.json()) as { access_token: string };
-    const created = await post(
-      "/api/robots",
-      {
-        name: LINK_ROBOT,
-        price: "0.10",
-        wallet_address: "0x000000000000000000000000000000000000bEEF",
-        services: ["drive"],
-        driver: "link",
-        host: LINK_ROBOT,
-      },
-      { authorization: `Bearer ${access_token}` },
-    );
-    const { device_token } = (await created.json()) as { device_token: string };
-    bridge = spawn(
-      process.execPath,
-      [
-        ...ORPHAN_GUARD,
-        fileURLToPath(new URL("../packages/robot-link/bin/robo402-link.js", import.meta.url)),
-        ...["--platform", server.url, "--motor", linkBoards.motorUrl, "--camera", linkBoards.cameraUrl],
-      ],
-      { env: { ...process.env, ROBO402_LINK_TOKEN: device_token }, stdio: "ignore" },
-    );
+    const token = await registerLinkRobot(server.url, LINK_ROBOT, "bench-owner@robo402.test");
+    bridge = spawnBridge(server.url, token, linkBoards);
     for (const [robot, wallet] of [
       [HTTP_ROBOT, WALLET_HTTP],
       [LINK_ROBOT, WALLET_LINK],

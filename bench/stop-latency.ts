@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startServer } from "../e2e/harness.ts";
+import { registerLinkRobot, spawnBridge } from "./linked-robot.ts";
 import { percentile } from "./measure.ts";
 import { type Cleanup, ORPHAN_GUARD, type SimProcess, stopChild } from "./processes.ts";
 
@@ -166,43 +165,10 @@ export async function measureDroppedLinkStops(
     ORPHAN_GUARD,
   );
   cleanup.add("the dropped link row's server", () => stopChild(server.child));
-  const post = async (path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${server.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-    });
-  const signedUp = await post(
-    "/api/auth/register",
-    { email: "bench-drop@robo402.test", password: "long-enough-password", role: "robot_owner" },
-    {},
-  );
-  const { access_token } = (await signedUp.json()) as { access_token: string };
-  const created = await post(
-    "/api/robots",
-    {
-      name,
-      price: "0.10",
-      wallet_address: "0x000000000000000000000000000000000000bEEF",
-      services: ["drive"],
-      driver: "link",
-      host: name,
-    },
-    { authorization: `Bearer ${access_token}` },
-  );
-  if (!created.ok) throw new Error(`registering the linked robot answered ${created.status}`);
-  const { device_token } = (await created.json()) as { device_token: string };
+  const token = await registerLinkRobot(server.url, name, "bench-drop@robo402.test");
   const relay = await cuttableRelay(new URL(server.url));
   cleanup.add("the dropped link row's relay", async () => relay.close());
-  const bridge = spawn(
-    process.execPath,
-    [
-      ...ORPHAN_GUARD,
-      fileURLToPath(new URL("../packages/robot-link/bin/robo402-link.js", import.meta.url)),
-      ...["--platform", relay.url, "--motor", sim.motorUrl, "--camera", sim.cameraUrl],
-    ],
-    { env: { ...process.env, ROBO402_LINK_TOKEN: device_token }, stdio: "ignore" },
-  );
+  const bridge = spawnBridge(relay.url, token, sim);
   cleanup.add("the dropped link row's bridge", () => stopChild(bridge));
 
   const wallet = { "x-wallet-address": WALLET };
@@ -210,7 +176,11 @@ export async function measureDroppedLinkStops(
   for (let i = 0; i < samples; i++) {
     // Offline (503) until the bridge has dialed back in.
     for (;;) {
-      const bought = await post("/api/v1/access/purchase", { robot_host: name }, wallet);
+      const bought = await fetch(`${server.url}/api/v1/access/purchase`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...wallet },
+        body: JSON.stringify({ robot_host: name }),
+      });
       if (bought.ok) break;
       if (bought.status !== 503) throw new Error(`buying the linked robot answered ${bought.status}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
