@@ -6,11 +6,12 @@ import type {
   Velocity,
 } from "@robo402/protocol";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { api } from "../api/client.ts";
 import { ApiError } from "../api/errors.ts";
 import { useAccessConfig, useDriveAvailability } from "../api/queries.ts";
 import { type DriveSession, driveSessions } from "../drive/session.ts";
+import { stopLast } from "../drive/stopLast.ts";
 import { clock, useCountdown } from "../drive/useCountdown.ts";
 import { useHoldToDrive } from "../drive/useHoldToDrive.ts";
 import { useVelocityDrive } from "../drive/useVelocityDrive.ts";
@@ -89,10 +90,10 @@ export function DrivePanel({ robot }: { robot: RobotResponse }) {
   });
 
   const call = useCallback(
-    (path: string, velocity?: Velocity) => {
+    async (path: string, velocity?: Velocity) => {
       if (!session) return;
       const body = velocity && { method: "POST" as const, body: velocity };
-      api(path, { ...body, ...credentialsOf(session) })
+      await api(path, { ...body, ...credentialsOf(session) })
         .then(() => setCommandError(null))
         .catch((error: unknown) => {
           if (error instanceof ApiError && (error.status === 401 || error.status === 403)) end(error.message);
@@ -101,14 +102,24 @@ export function DrivePanel({ robot }: { robot: RobotResponse }) {
     },
     [session, end],
   );
-  const send = useCallback((command: MotorCommand) => call(`/api/v1/robot/motor/${command}`), [call]);
+  const drive = useMemo(
+    () =>
+      stopLast(
+        (move: Exclude<MotorCommand, "stop"> | Velocity) =>
+          typeof move === "string"
+            ? call(`/api/v1/robot/motor/${move}`)
+            : call("/api/v1/robot/velocity", move),
+        () => call("/api/v1/robot/motor/stop"),
+      ),
+    [call],
+  );
+  const send = useCallback(
+    (command: MotorCommand) => (command === "stop" ? drive.stop() : drive.move(command)),
+    [drive],
+  );
   const velocityDriven = robot.control === "velocity";
   const { press, release, stop } = useHoldToDrive(send, live && !velocityDriven);
-  const { setPad, letGo } = useVelocityDrive(
-    (velocity) => call("/api/v1/robot/velocity", velocity),
-    () => send("stop"),
-    live && velocityDriven,
-  );
+  const { setPad, letGo } = useVelocityDrive(drive.move, drive.stop, live && velocityDriven);
 
   const releaseSession = useMutation({
     mutationFn: () => api("/api/v1/access/release", { method: "POST", ...credentialsOf(session) }),
