@@ -87,7 +87,11 @@ export async function measureSessionChecks(options: {
       store,
       new NoSessionCache(),
       platform.robots,
-      { sessionMinutes: SESSION_MINUTES, sweepMs: config.SESSION_SWEEP_MS },
+      {
+        sessionMinutes: SESSION_MINUTES,
+        sweepMs: config.SESSION_SWEEP_MS,
+        heartbeatMs: config.ROBOT_HEARTBEAT_MS,
+      },
       logger,
     );
     const kv = new MemoryKv();

@@ -225,7 +225,11 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       new AccessStore(database.db),
       new SessionCache(kv),
       robots,
-      { sessionMinutes: config.SESSION_DURATION_MINUTES, sweepMs: config.SESSION_SWEEP_MS },
+      {
+        sessionMinutes: config.SESSION_DURATION_MINUTES,
+        sweepMs: config.SESSION_SWEEP_MS,
+        heartbeatMs: config.ROBOT_HEARTBEAT_MS,
+      },
       logger,
     );
 

@@ -151,6 +151,12 @@ const EnvSchema = z.object({
   STOP_RETRY_ATTEMPTS: int(10, 1, 1000),
   STOP_RETRY_MAX_DELAY_MS: int(5000, 10, 600_000),
   SESSION_SWEEP_MS: int(500, 10, 60_000),
+  /**
+   * How often a robot nobody holds is asked whether it answers (unless something else asked it lately).
+   * A 402 trusts an answer twice this old, so a buyer's quote neither waits on the robot nor names a
+   * price for one that went away minutes ago.
+   */
+  ROBOT_HEARTBEAT_MS: int(5000, 100, 60_000),
 
   // ——— Marketplace: accounts, pay-per-call ———
   /** Signs access tokens; without it a secret is made once and kept in the database (shared by instances). */

@@ -141,6 +141,28 @@ describe("paid purchase on the local chain", () => {
     await expect(clientFor(5).buy(ROBOT)).rejects.toMatchObject({ status: 503 });
     expect(await chain.balanceOf(account(5).address)).toBe(before);
   });
+
+  it("a robot that goes away while nobody asks about it is found by the heartbeat and quoted offline", async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    t = await startTestPlatform({
+      env: { ...localChainEnv(chain, payee()), ROBOT_HEARTBEAT_MS: "200" },
+      logs,
+    });
+    const sim = t.sims[0] ?? expect.unreachable();
+    const logged = (msg: string) => logs.some((line) => line.msg === msg && line.robot === ROBOT);
+    expect((await t.purchase(account(5).address, ROBOT)).status).toBe(402);
+
+    // No request in between: the platform notices on its own, before any buyer's quote waits on the robot.
+    sim.setFaults("motor", { offline: true });
+    await expect.poll(() => logged("robot motor board not answering"), { timeout: 5000 }).toBe(true);
+    const refused = await t.purchase(account(5).address, ROBOT);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ detail: `Robot '${ROBOT}' is offline.` });
+
+    sim.setFaults("motor", {});
+    await expect.poll(() => logged("robot motor board answers again"), { timeout: 10_000 }).toBe(true);
+    expect((await t.purchase(account(5).address, ROBOT)).status).toBe(402);
+  });
 });
 
 describe("bad payments", () => {

@@ -14,6 +14,8 @@ import { walletKey } from "./wallet.ts";
 export interface AccessOptions {
   readonly sessionMinutes: number;
   readonly sweepMs: number;
+  /** How often free robots are asked whether they answer; a quote trusts an answer twice this old. */
+  readonly heartbeatMs: number;
 }
 
 export interface AccessEvents {
@@ -27,9 +29,6 @@ export interface Controller {
 
 // A purchase that lost a race with the same wallet's other purchase is retried this many times.
 const GRANT_ATTEMPTS = 3;
-// A 402 quotes a robot that answered this recently without asking it again: its buyer's payment asks
-// again before anything is settled, so a robot gone since costs nobody money, only a signature.
-const QUOTE_TRUSTS_ANSWER_MS = 10_000;
 // A held robot waits this long for its payment to settle before the sweeper may free it.
 const SETTLE_HOLD_MS = 5 * 60_000;
 // How long a release waits for its robot to confirm the stop before answering anyway.
@@ -41,7 +40,9 @@ const newToken = () => randomBytes(32).toString("base64url");
 /** Time-based access: who holds which robot, until when, and stopping robots when that ends. */
 export class AccessService extends EventEmitter<AccessEvents> {
   #sweeper: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  #beating: Promise<void> | undefined;
   #probing: Promise<void> | undefined;
   // Pausing and resuming a session's clock are written in the order the robot's outages happened.
   #outageWrites: Promise<void> = Promise.resolve();
@@ -67,7 +68,9 @@ export class AccessService extends EventEmitter<AccessEvents> {
    */
   async assertOnline(robot: RobotEntry, { quote = false } = {}): Promise<void> {
     this.robots.assertForSale(robot);
-    const info = await this.robots.info(robot, quote ? QUOTE_TRUSTS_ANSWER_MS : undefined);
+    // A quote takes an answer from the last two heartbeats: its buyer's payment asks again before
+    // anything is settled, so a robot gone since costs nobody money, only a signature.
+    const info = await this.robots.info(robot, quote ? 2 * this.options.heartbeatMs : undefined);
     if (!info) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
   }
 
@@ -223,6 +226,26 @@ export class AccessService extends EventEmitter<AccessEvents> {
         this.#sweeping = undefined;
       });
     }, this.options.sweepMs);
+    this.#heartbeat ??= setInterval(() => {
+      this.#beating ??= this.heartbeat().finally(() => {
+        this.#beating = undefined;
+      });
+    }, this.options.heartbeatMs / 2);
+  }
+
+  /**
+   * Asks each robot nobody holds whether it answers, unless it answered within a heartbeat: a buyer's
+   * 402 then reads the answer instead of waiting on the robot. Held robots are left alone (their driver
+   * proves them; an ask would take the board's one slot from a command).
+   */
+  async heartbeat(): Promise<void> {
+    try {
+      for (const robot of this.robots.list()) {
+        if (!(await this.#holders.holder(robot.id))) this.robots.refresh(robot, this.options.heartbeatMs);
+      }
+    } catch (err) {
+      this.logger.warn({ err }, "robot heartbeat failed; will retry");
+    }
   }
 
   /**
@@ -249,8 +272,11 @@ export class AccessService extends EventEmitter<AccessEvents> {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    clearInterval(this.#heartbeat);
     this.#sweeper = undefined;
+    this.#heartbeat = undefined;
     await this.#sweeping;
+    await this.#beating;
     await this.#probing;
     await this.#outageWrites;
   }

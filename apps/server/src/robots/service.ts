@@ -97,6 +97,12 @@ export class RobotService extends EventEmitter<RobotEvents> {
     return this.#ask(entry);
   }
 
+  /** Asks the motor board again, without waiting, when what it last said (or did not) is `maxAgeMs` old. */
+  refresh(entry: RobotEntry, maxAgeMs: number): void {
+    const cached = this.#info.get(entry.id);
+    if (!cached || Date.now() - cached.at >= maxAgeMs) void this.#ask(entry);
+  }
+
   /** Whether the motor board answers now (asked through its breaker, not the status cache). */
   async probe(entry: RobotEntry): Promise<boolean> {
     return (await this.#ask(entry)) !== null;
