@@ -251,12 +251,16 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
       logger,
       async (entries) => {
         // A robot leaving the registry (deleted or moved) or suspended loses its session and is stopped
-        // (its driver let go after).
+        // (its driver let go after), and its link closes: dialling again, it hears what it is now.
         const kept = new Set(entries.map((entry) => entry.id));
-        for (const gone of robots.list().filter((entry) => !kept.has(entry.id)))
+        for (const gone of robots.list().filter((entry) => !kept.has(entry.id))) {
           await access.endHolder(gone, "deleted");
-        for (const suspended of entries.filter((entry) => entry.listing?.suspended))
+          links.closeHere(gone.id, "the robot was deleted or renamed");
+        }
+        for (const suspended of entries.filter((entry) => entry.listing?.suspended)) {
           await access.endHolder(suspended, "suspended");
+          links.closeHere(suspended.id, "the robot was suspended by an administrator");
+        }
         robots.reload(entries);
       },
       () => pubsub.publish(CATALOG_CHANNEL, instance),

@@ -212,6 +212,82 @@ describe("a robot on the robot link, through the platform", () => {
   });
 });
 
+describe("a link robot whose listing changes under its link", () => {
+  /** A platform of its own, with one owner's link robot on robot-sim, its bridge linked. */
+  async function linked(host: string, env: Record<string, string> = {}) {
+    const t = await startTestPlatform({
+      robots: [],
+      env: { ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8", LINK_RATE_LIMIT: "1000", ...env },
+    });
+    const server = await served(t);
+    const sim = await startRobotSim({ name: host, motionDurationsMs: LONG_MOTIONS });
+    const owner = await signUp(t, `owner-of-${host}@robo402.test`, "robot_owner");
+    const robot = await registerLinkRobot(t, owner, host);
+    const events: Array<{ type: string; code?: number }> = [];
+    const link = startBridge({
+      platform: server.url,
+      token: robot.device_token ?? expect.unreachable(),
+      boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
+      backoffMs: 50,
+      maxBackoffMs: 200,
+      onEvent: (event) => events.push(event),
+    });
+    expect(await eventually(() => link.connected)).toBe(true);
+    const close = async () => {
+      await link.close();
+      await server.close();
+      await t.close();
+      await sim.close();
+    };
+    return { t, sim, owner, robot, link, events, close };
+  }
+
+  it("deleted: its link closes, the robot stops, and the bridge, refused, gives up", async () => {
+    const { t, sim, owner, robot, link, close } = await linked("home-tumbller-07");
+    try {
+      const buyer = wallet(6);
+      expect((await t.purchase(buyer, "home-tumbller-07")).status).toBe(200);
+      expect((await t.request("/api/v1/robot/motor/forward", { wallet: buyer })).status).toBe(200);
+      expect(sim.moving()).toBe("forward");
+
+      expect((await callAs(t, `/api/robots/${robot.id}`, owner, { method: "DELETE" })).status).toBe(204);
+      // Before, the link stayed up: a robot no buyer can see, still dialled in and listening.
+      expect(await link.done).toMatchObject({ code: 401 });
+      expect(await eventually(() => sim.moving() === null)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it("suspended: its link closes and is refused until the suspension is lifted, then links again", async () => {
+    const { t, robot, link, events, close } = await linked("home-tumbller-08", {
+      ADMIN_EMAIL: "admin@robo402.test",
+      ADMIN_PASSWORD: "admin-password",
+    });
+    try {
+      const loggedIn = await callAs(t, "/api/auth/login", undefined, {
+        method: "POST",
+        body: { email: "admin@robo402.test", password: "admin-password" },
+      });
+      const { access_token: admin } = (await loggedIn.json()) as { access_token: string };
+      const suspend = await callAs(t, `/api/admin/robots/${robot.id}/suspend`, admin, {
+        method: "POST",
+        body: { reason: "reported" },
+      });
+      expect(suspend.status).toBe(200);
+      expect(await eventually(() => events.some((event) => event.code === 4410))).toBe(true);
+      expect(await eventually(() => events.some((event) => event.code === 403))).toBe(true);
+      expect(link.connected).toBe(false);
+
+      const lift = await callAs(t, `/api/admin/robots/${robot.id}/unsuspend`, admin, { method: "POST" });
+      expect(lift.status).toBe(200);
+      expect(await eventually(() => link.connected)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe("link attempts", () => {
   it("a flood of attempts from one address is rate-limited (429) before any token is looked at", async () => {
     const t = await startTestPlatform({ robots: [], env: { LINK_RATE_LIMIT: "3" } });

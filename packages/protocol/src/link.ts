@@ -30,6 +30,11 @@ export const LinkClose = {
   replaced: 4409,
   /** Too many link attempts: dial again after a pause. */
   rateLimited: 4429,
+  /**
+   * The robot's listing changed under its link (deleted, renamed or suspended): dial again to hear what
+   * the platform says now (a deleted robot's token is refused, a suspended one's until it is lifted).
+   */
+  listingChanged: 4410,
 } as const;
 
 const Id = z.number().int().nonnegative();

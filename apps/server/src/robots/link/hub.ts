@@ -102,6 +102,12 @@ export class LinkHub extends EventEmitter<LinkEvents> {
     this.#detach(connection, code, reason);
   }
 
+  /** Closes the robot's link if this instance holds it: its listing changed (LinkClose.listingChanged). */
+  closeHere(robotId: string, reason: string): void {
+    const held = this.#links.get(robotId);
+    if (held) this.#detach(held.connection, LinkClose.listingChanged, reason);
+  }
+
   /** Whether the robot's link is up on this instance. */
   linkedHere(robotId: string): boolean {
     return this.#links.has(robotId);
