@@ -1,7 +1,9 @@
 import { Robo402Client, Robo402Error } from "@robo402/client";
 import { type Devchain, startDevchain } from "@robo402/devchain";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { PaymentLedger } from "../src/payments/ledger.ts";
+import { X402Payments } from "../src/payments/x402.ts";
 import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // Real chain: anvil with the test USDC and the x402 facilitator; nothing about payment is mocked.
@@ -162,6 +164,44 @@ describe("paid purchase on the local chain", () => {
     sim.setFaults("motor", {});
     await expect.poll(() => logged("robot motor board answers again"), { timeout: 10_000 }).toBe(true);
     expect((await t.purchase(account(5).address, ROBOT)).status).toBe(402);
+  });
+});
+
+describe("a payment header's way through the server", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("is decoded once, and reaches the ledger from the route through at most 5 files, none twice", async () => {
+    t = await paidPlatform();
+    // Both only watch: every call goes through to the real method.
+    const decode = vi.spyOn(X402Payments.prototype, "decode");
+    const open = PaymentLedger.prototype.open;
+    const stacks: string[] = [];
+    vi.spyOn(PaymentLedger.prototype, "open").mockImplementation(function (this: PaymentLedger, payment) {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 200;
+      stacks.push(new Error().stack ?? "");
+      Error.stackTraceLimit = limit;
+      return open.call(this, payment);
+    });
+    await clientFor(2).buy(ROBOT);
+    expect(decode).toHaveBeenCalledTimes(1);
+    expect(stacks).toHaveLength(1);
+
+    // The server's files the ledger write was reached through, innermost first, up to the route's file.
+    const files: string[] = [];
+    for (const line of (stacks[0] ?? "").split("\n")) {
+      const file = /apps\/server\/src\/([\w/-]+\.ts)/.exec(line)?.[1];
+      if (!file || files.at(-1) === file) continue;
+      files.push(file);
+      if (file.endsWith("routes.ts")) break;
+    }
+    // Today: payments/ledger.ts, payments/x402.ts, http/x402.ts, access/routes.ts.
+    expect(files[0]).toBe("payments/ledger.ts");
+    expect(files.at(-1)).toMatch(/routes\.ts$/);
+    expect(new Set(files).size).toBe(files.length);
+    expect(files.length).toBeLessThanOrEqual(5);
   });
 });
 
