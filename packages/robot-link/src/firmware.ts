@@ -8,6 +8,11 @@ const MAX_INFO_BYTES = 16 * 1024;
 // The ESP-EYE answers 503 to a request that reaches it within 100 ms of the last frame it served; a few ms
 // more absorb the LAN's jitter, as the platform's own camera poller does.
 const CAMERA_SPACING_MS = 105;
+// A camera that still said busy (its 100 ms ran from a later moment than ours: the LAN's jitter) is asked
+// again this soon, doubling, a few times, as the platform's own poller does: the viewer gets the frame late
+// rather than not at all.
+const BUSY_RETRY_MS = 10;
+const BUSY_RETRIES = 3;
 
 // The firmware sends `hostname`; the first plan calls the same field `mdns_name`.
 const InfoBody = z.object({
@@ -60,14 +65,22 @@ export class Tumbller {
 
   frame(): Promise<Buffer> {
     const run = this.#cameraTurn.then(async () => {
-      const wait = this.#lastFrameAt + CAMERA_SPACING_MS - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const startedAt = performance.now();
-      const jpeg = await this.#get(this.cameraUrl, "/getImage", MAX_FRAME_BYTES, true);
-      // Only a frame served moves the camera's clock: a refused request is not one, and waiting a full
-      // spacing after it would cost the viewers a frame.
-      this.#lastFrameAt = startedAt;
-      return jpeg;
+      for (let refused = 0; ; refused++) {
+        const wait = refused
+          ? BUSY_RETRY_MS * 2 ** (refused - 1)
+          : this.#lastFrameAt + CAMERA_SPACING_MS - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const startedAt = performance.now();
+        try {
+          const jpeg = await this.#get(this.cameraUrl, "/getImage", MAX_FRAME_BYTES, true);
+          // Only a frame served moves the camera's clock: a refused request is not one, and waiting a
+          // full spacing after it would cost the viewers a frame.
+          this.#lastFrameAt = startedAt;
+          return jpeg;
+        } catch (error) {
+          if (!(error instanceof BoardError && error.busy) || refused === BUSY_RETRIES) throw error;
+        }
+      }
     });
     this.#cameraTurn = run.catch(() => {});
     return run;
