@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { DEV_ACCOUNTS, TEST_USDC } from "@robo402/devchain";
+import { startBridge, Tumbller } from "@robo402/robot-link";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { createPublicClient, erc20Abi, http } from "viem";
@@ -250,6 +251,82 @@ describe.skipIf(!existsSync(CHROMIUM))("the portals in Chromium, against the ser
     await context.close();
   });
 
+  it("an owner connects a robot at home over the link from the form, edits it, and replaces its token", async () => {
+    const HOST = "home-tumbller-01";
+    const email = "home-owner@example.com";
+    const password = "home owner password";
+    const registered = await fetch(`${server.url}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password, role: "robot_owner" }),
+    });
+    expect(registered.status).toBe(201);
+    const context = await browser.newContext();
+    const owner = await context.newPage();
+    await signIn(owner, email, password);
+    await owner.goto(`${server.url}/dashboard/robots/new`);
+    // The link is what the form offers first, and says why.
+    expect(await owner.getByLabel("Kind").inputValue()).toBe("link");
+    await owner.getByText(/it works behind a home router/).waitFor();
+    await owner.getByLabel("Name", { exact: true }).fill("Home Tumbller");
+    await owner.getByLabel("Price per session (USDC)").fill("0.10");
+    await owner.getByLabel("Payout wallet").fill(DEV_ACCOUNTS[4]?.address ?? "");
+    await owner.getByLabel("Robot name").fill(HOST);
+    await owner.getByRole("button", { name: "Register robot" }).click();
+
+    // Its device token, once, with the commands that use it.
+    const token = (await owner.getByTestId("device-token").textContent()) ?? "";
+    expect(token).toMatch(/^r4l_/);
+    expect(await owner.locator("pre").textContent()).toContain(
+      `npx robo402-link --platform ${server.url} --motor http://${HOST}.local`,
+    );
+    await shoot(owner, "connect-over-link");
+    expect(await accessibilityProblems(owner)).toEqual([]);
+
+    const sim = await startRobotSim({ name: HOST });
+    const bridge = startBridge({
+      platform: server.url,
+      token,
+      boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
+      backoffMs: 100,
+    });
+    try {
+      const online = async () =>
+        (
+          (await (await fetch(`${server.url}/api/v1/robot/status?robot_host=${HOST}`)).json()) as {
+            motor_online?: boolean;
+          }
+        ).motor_online;
+      await expect.poll(online, { timeout: 15_000 }).toBe(true);
+
+      await owner.getByRole("button", { name: "Done" }).click();
+      await owner.waitForURL(/\/dashboard\/robots$/);
+      await expect.poll(() => owner.getByTestId("my-robots").textContent()).toContain("Home Tumbller");
+
+      // Editing a drive robot saves (it sends neither services nor an endpoint it does not have).
+      await owner.getByRole("link", { name: "Edit" }).first().click();
+      await owner.getByLabel("Price per session (USDC)").fill("0.20");
+      await owner.getByRole("button", { name: "Save changes" }).click();
+      await owner.waitForURL(/\/dashboard\/robots$/);
+      const listed = (await (await fetch(`${server.url}/api/robots`)).json()) as {
+        robots: Array<{ host: string | null; price: string }>;
+      };
+      expect(listed.robots.find((robot) => robot.host === HOST)?.price).toMatch(/^0\.20*$/);
+
+      // A new token: shown once, and the link made with the old one closes for good.
+      await owner.getByRole("link", { name: "Edit" }).first().click();
+      await owner.getByRole("button", { name: "New device token" }).click();
+      const fresh = (await owner.getByTestId("device-token").textContent()) ?? "";
+      expect(fresh).toMatch(/^r4l_/);
+      expect(fresh).not.toBe(token);
+      expect(await bridge.done).toMatchObject({ code: 4401 });
+    } finally {
+      await bridge.close();
+      await sim.close();
+      await context.close();
+    }
+  });
+
   it("an owner registers a robot and sees it in the list; an admin changes the owner's role", async () => {
     const context = await browser.newContext();
     const owner = await open(context, "/register");
@@ -261,6 +338,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the portals in Chromium, against the ser
     await owner.getByRole("button", { name: "Create account" }).click();
     await owner.waitForURL(/\/dashboard\/robots$/);
     await owner.getByRole("link", { name: "Register a robot" }).click();
+    await owner.getByLabel("Kind").selectOption("http-service");
     await owner.getByLabel("Name").fill("Owner's arm");
     await owner.getByLabel("Price per call (USDC)").fill("0.03");
     await owner.getByLabel("Payout wallet").fill(DEV_ACCOUNTS[3]?.address ?? "");
