@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { startServer } from "../e2e/harness.ts";
-import { registerLinkRobot, spawnBridge } from "./linked-robot.ts";
+import { postJson, registerLinkRobot, spawnBridge } from "./linked-robot.ts";
 import { percentile } from "./measure.ts";
 import { MjpegViewer } from "./mjpeg.ts";
 import { ORPHAN_GUARD, readyMessage, spawnTs, startSimProcess, stopChild } from "./processes.ts";
@@ -97,12 +97,6 @@ export async function measureLink(options: {
     await Promise.all([stopChild(httpSim.child), stopChild(linkSim)]);
     throw error;
   });
-  const post = (path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${server.url}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-    });
   let bridge: ChildProcess | undefined;
   try {
     const token = await registerLinkRobot(server.url, LINK_ROBOT, "bench-owner@robo402.test");
@@ -112,7 +106,8 @@ export async function measureLink(options: {
       [LINK_ROBOT, WALLET_LINK],
     ] as const) {
       for (;;) {
-        const bought = await post(
+        const bought = await postJson(
+          server.url,
           "/api/v1/access/purchase",
           { robot_host: robot },
           { "x-wallet-address": wallet },

@@ -5,17 +5,27 @@ import { ORPHAN_GUARD } from "./processes.ts";
 /** The real `robo402-link` CLI, in its own process, as it runs on a Raspberry Pi beside the robot. */
 const ROBO402_LINK = fileURLToPath(new URL("../packages/robot-link/bin/robo402-link.js", import.meta.url));
 
+/** POSTs `body` as JSON to the platform at `platformUrl`. */
+export function postJson(
+  platformUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${platformUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
 /**
  * Registers `host` on the platform at `platformUrl` as a link robot, under a new owner account (one per
  * `owner` email), and returns its device token.
  */
 export async function registerLinkRobot(platformUrl: string, host: string, owner: string): Promise<string> {
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${platformUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-    });
+    const response = await postJson(platformUrl, path, body, headers);
     if (!response.ok) throw new Error(`${path} answered ${response.status} ${await response.text()}`);
     return response.json();
   };
