@@ -3,7 +3,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
-import { type Bridge, startBridge, Tumbller } from "@robo402/robot-link";
+import { type Bridge, type BridgeEvent, startBridge, Tumbller } from "@robo402/robot-link";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { websocketOption } from "../src/realtime/server.ts";
@@ -39,6 +39,23 @@ async function served(t: TestPlatform): Promise<Served> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** robo402-link, in this process, linking robot-sim's boards to the platform at `platform` with `token`. */
+function linkBridge(
+  platform: string,
+  token: string | undefined,
+  sim: RobotSim,
+  onEvent?: (event: BridgeEvent) => void,
+): Bridge {
+  return startBridge({
+    platform,
+    token: token ?? expect.unreachable(),
+    boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
+    backoffMs: 50,
+    maxBackoffMs: 200,
+    onEvent,
+  });
 }
 
 async function registerLinkRobot(t: TestPlatform, owner: string, host: string) {
@@ -88,14 +105,8 @@ describe("a robot on the robot link, through the platform", () => {
     await Promise.all([simA?.close(), simB?.close()]);
   });
 
-  function bridge(token: string | undefined, sim: RobotSim, backoffMs = 50): Bridge {
-    const started = startBridge({
-      platform: server.url,
-      token: token ?? expect.unreachable(),
-      boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
-      backoffMs,
-      maxBackoffMs: backoffMs * 4,
-    });
+  function bridge(token: string | undefined, sim: RobotSim): Bridge {
+    const started = linkBridge(server.url, token, sim);
     bridges.push(started);
     return started;
   }
@@ -224,14 +235,7 @@ describe("a link robot whose listing changes under its link", () => {
     const owner = await signUp(t, `owner-of-${host}@robo402.test`, "robot_owner");
     const robot = await registerLinkRobot(t, owner, host);
     const events: Array<{ type: string; code?: number }> = [];
-    const link = startBridge({
-      platform: server.url,
-      token: robot.device_token ?? expect.unreachable(),
-      boards: new Tumbller(sim.motorUrl, sim.cameraUrl),
-      backoffMs: 50,
-      maxBackoffMs: 200,
-      onEvent: (event) => events.push(event),
-    });
+    const link = linkBridge(server.url, robot.device_token, sim, (event) => events.push(event));
     expect(await eventually(() => link.connected)).toBe(true);
     const close = async () => {
       await link.close();

@@ -22,12 +22,13 @@ afterEach(async () => {
   await t?.close();
 });
 
-const paidPlatform = (env: Record<string, string> = {}) =>
+const paidPlatform = (env: Record<string, string> = {}, logs?: Array<Record<string, unknown>>) =>
   startTestPlatform({
     env: {
       ...localChainEnv(chain, payee()),
       ...env,
     },
+    logs,
   });
 
 const account = (i: number) => chain.accounts[i] ?? expect.unreachable();
@@ -146,10 +147,7 @@ describe("paid purchase on the local chain", () => {
 
   it("a robot that goes away while nobody asks about it is found by the heartbeat and quoted offline", async () => {
     const logs: Array<Record<string, unknown>> = [];
-    t = await startTestPlatform({
-      env: { ...localChainEnv(chain, payee()), ROBOT_HEARTBEAT_MS: "200" },
-      logs,
-    });
+    t = await paidPlatform({ ROBOT_HEARTBEAT_MS: "200" }, logs);
     const sim = t.sims[0] ?? expect.unreachable();
     const logged = (msg: string) => logs.some((line) => line.msg === msg && line.robot === ROBOT);
     expect((await t.purchase(account(5).address, ROBOT)).status).toBe(402);

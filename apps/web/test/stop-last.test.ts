@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { stopLast } from "../src/drive/stopLast.ts";
 
 // The robot here is a log of what reached it, in order; each request arrives when the test says so,
-// which is how the network reorders them (a browser cannot run here without the whole server).
+// which is how the network reorders them (a browser cannot run here without the whole server). `drive`
+// sends it moves and stops through stopLast.
 function robot() {
   const reached: string[] = [];
   const pending: Array<{ command: string; arrive: () => void }> = [];
@@ -20,7 +21,8 @@ function robot() {
     const index = pending.findIndex((entry) => entry.command === command);
     pending.splice(index, 1)[0]?.arrive();
   };
-  return { reached, request, arrive, pending };
+  const drive = stopLast(request, () => request("stop"));
+  return { reached, arrive, pending, drive };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -28,7 +30,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 describe("stopLast: a stop overtaken by a move still has the last word", () => {
   it("a move answered after the stop is followed by another stop", async () => {
     const board = robot();
-    const drive = stopLast(board.request, () => board.request("stop"));
+    const { drive } = board;
     drive.move("forward");
     drive.stop();
     board.arrive("stop");
@@ -41,7 +43,7 @@ describe("stopLast: a stop overtaken by a move still has the last word", () => {
 
   it("a stop with nothing in flight is sent once", async () => {
     const board = robot();
-    const drive = stopLast(board.request, () => board.request("stop"));
+    const { drive } = board;
     drive.move("forward");
     board.arrive("forward");
     await settle();
@@ -54,7 +56,7 @@ describe("stopLast: a stop overtaken by a move still has the last word", () => {
 
   it("a new move after the stop is not cut off by the stop repeated for the old one", async () => {
     const board = robot();
-    const drive = stopLast(board.request, () => board.request("stop"));
+    const { drive } = board;
     drive.move("forward");
     drive.stop();
     drive.move("left");
