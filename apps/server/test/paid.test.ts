@@ -3,6 +3,7 @@ import { type Devchain, startDevchain } from "@robo402/devchain";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { PaymentLedger } from "../src/payments/ledger.ts";
+import { MECHANISMS } from "../src/payments/mechanisms/index.ts";
 import { X402Payments } from "../src/payments/x402.ts";
 import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
@@ -172,8 +173,9 @@ describe("a payment header's way through the server", () => {
 
   it("is decoded once, and reaches the ledger from the route through at most 5 files, none twice", async () => {
     t = await paidPlatform();
-    // Both only watch: every call goes through to the real method.
+    // All three only watch: every call goes through to the real method.
     const decode = vi.spyOn(X402Payments.prototype, "decode");
+    const authorization = vi.spyOn(MECHANISMS.evm, "authorization");
     const open = PaymentLedger.prototype.open;
     const stacks: string[] = [];
     vi.spyOn(PaymentLedger.prototype, "open").mockImplementation(function (this: PaymentLedger, payment) {
@@ -185,6 +187,8 @@ describe("a payment header's way through the server", () => {
     });
     await clientFor(2).buy(ROBOT);
     expect(decode).toHaveBeenCalledTimes(1);
+    // The authorization (payer, nonce) is read from the payload once, and matching reuses it.
+    expect(authorization).toHaveBeenCalledTimes(1);
     expect(stacks).toHaveLength(1);
 
     // The server's files the ledger write was reached through, innermost first, up to the route's file.

@@ -51,8 +51,8 @@ export interface PaidRoute {
 export function x402Route(payments: X402Payments) {
   return async (c: Context, route: PaidRoute, work: PaidWork): Promise<Response> => {
     const header = c.req.header("payment-signature") ?? c.req.header("x-payment");
-    const payload = header === undefined ? undefined : payments.decode(header);
-    const offer = await timed(c, "offer", () => route.offer(payload !== undefined));
+    const decoded = header === undefined ? undefined : payments.decode(header);
+    const offer = await timed(c, "offer", () => route.offer(decoded !== undefined));
     const requirements = await payments.requirements(offer, c.req.header("x-payment-network")?.trim());
     const refuse: Refuse = async (error, detail = paymentDetail(error)) => {
       if (error !== undefined) payments.refused(error, attempt?.claimed.payer);
@@ -63,9 +63,9 @@ export function x402Route(payments: X402Payments) {
       return c.json(body, 402, headers);
     };
     let attempt: PaymentAttempt | undefined;
-    if (!payload) return refuse(undefined);
+    if (!decoded) return refuse(undefined);
 
-    attempt = payments.match(payload, offer, requirements);
+    attempt = payments.match(decoded, offer, requirements);
     if (!attempt) return refuse("No matching payment requirements");
     const verdict = await timed(c, "verify", () => payments.verify(attempt as PaymentAttempt));
     if (verdict.kind === "refused") return refuse(verdict.reason);

@@ -52,6 +52,12 @@ export interface Offer {
   readonly extensions?: Record<string, unknown>;
 }
 
+/** A payment header decoded: its payload and, for a network the platform knows, the authorization it claims. */
+export interface DecodedPayment {
+  readonly payload: PaymentPayload;
+  readonly claimed: Authorization | undefined;
+}
+
 /**
  * A payment header, decoded once and matched to what the offer accepts. The payer it names is only a
  * claim until verification; the ledger hooks read and write the mutable part as the payment goes on.
@@ -126,7 +132,7 @@ export class X402Payments {
    * the facilitator answers an authorization it cannot read with a 500, so the shape is checked here
    * (by the network's own family), before either sees it.
    */
-  decode(header: string): PaymentPayload {
+  decode(header: string): DecodedPayment {
     let decoded: unknown;
     try {
       decoded = decodePaymentSignatureHeader(header);
@@ -142,9 +148,10 @@ export class X402Payments {
     }
     const payload = decoded as PaymentPayload;
     const named = payload.accepted?.network;
-    const auth = typeof named === "string" ? mechanismOf(named)?.authorization(payload) : undefined;
-    if (auth && "problem" in auth) throw this.#malformed(`Payment is not ${auth.problem}.`);
-    return payload;
+    // Parsed here once (a Solana transaction is decoded to find its payer); matching reuses it.
+    const claimed = typeof named === "string" ? mechanismOf(named)?.authorization(payload) : undefined;
+    if (claimed && "problem" in claimed) throw this.#malformed(`Payment is not ${claimed.problem}.`);
+    return { payload, claimed };
   }
 
   /** What the offer accepts, as x402 requirements; the network named `preferred` first. */
@@ -218,14 +225,14 @@ export class X402Payments {
 
   /** The payment matched to what the offer accepts; undefined when it pays for something else. */
   match(
-    payload: PaymentPayload,
+    { payload, claimed }: DecodedPayment,
     offer: Offer,
     requirements: PaymentRequirements[],
   ): PaymentAttempt | undefined {
     const matched = this.#server.findMatchingRequirements(requirements, payload);
+    // The requirement matched is the one the payload names, so its family is the one `claimed` was read by.
     const mechanism = matched && mechanismOf(matched.network);
-    const claimed = mechanism?.authorization(payload);
-    if (!matched || !mechanism || !claimed || "problem" in claimed) return undefined;
+    if (!matched || !mechanism || !claimed) return undefined;
     const identifier = extractPaymentIdentifier(payload) ?? undefined;
     return {
       payload,
