@@ -263,11 +263,16 @@ export class X402Payments {
    */
   async verify(attempt: PaymentAttempt): Promise<Verification> {
     const { entry, claimed, identifier } = attempt;
-    attempt.earlier = identifier ? this.ledger.findByIdentifier(claimed.payer, identifier) : undefined;
-    attempt.earlier?.catch(() => {}); // awaited below; a failure must not surface before that
-    const result = await this.#facilitated(() =>
+    const verifying = this.#facilitated(() =>
       this.#server.verifyPayment(attempt.payload, attempt.requirements, attempt.extensions, attempt),
     );
+    // Read once the facilitator's request is on its way: the embedded database runs on this thread, and
+    // a read started first holds that request back.
+    attempt.earlier = identifier
+      ? afterIo().then(() => this.ledger.findByIdentifier(claimed.payer, identifier))
+      : undefined;
+    attempt.earlier?.catch(() => {}); // awaited below; a failure must not surface before that
+    const result = await verifying;
     if (attempt.ledgerError) throw attempt.ledgerError;
     const earlier = await attempt.earlier;
     if (earlier?.status === "granted") {
@@ -370,6 +375,9 @@ export class X402Payments {
     }
   }
 }
+
+/** Resolves after the I/O this turn of the event loop queued (a request's first bytes) is written. */
+const afterIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The facilitator did not say whether the money moved: the chain will, and recovery asks it. */
 function settlementUnknown(): HttpError {
