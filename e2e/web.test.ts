@@ -302,6 +302,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the portals in Chromium, against the ser
       await owner.getByRole("button", { name: "Done" }).click();
       await owner.waitForURL(/\/dashboard\/robots$/);
       await expect.poll(() => owner.getByTestId("my-robots").textContent()).toContain("Home Tumbller");
+      // The list says whether the robot's bridge is connected.
+      expect(await owner.getByTestId("my-robots").textContent()).toContain("online over its link");
 
       // Editing a drive robot saves (it sends neither services nor an endpoint it does not have).
       await owner.getByRole("link", { name: "Edit" }).first().click();
@@ -320,6 +322,10 @@ describe.skipIf(!existsSync(CHROMIUM))("the portals in Chromium, against the ser
       expect(fresh).toMatch(/^r4l_/);
       expect(fresh).not.toBe(token);
       expect(await bridge.done).toMatchObject({ code: 4401 });
+      await owner.getByRole("button", { name: "Done" }).click();
+      await expect
+        .poll(() => owner.getByTestId("my-robots").textContent(), { timeout: 15_000 })
+        .toContain("offline: its bridge is not connected");
     } finally {
       await bridge.close();
       await sim.close();

@@ -489,7 +489,9 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.use("/api/admin/*", authenticate(accounts), requireRole("admin"));
     app.route("/api/auth", authRoutes(accounts));
     app.route("/api/admin", adminUserRoutes(accounts));
-    app.route("/api/admin", adminRobotRoutes(catalog));
+    // Whether a robot that dials in has its link up now: read where the link's holder is recorded.
+    const linkPresence = (ids: readonly string[]) => links.linkedAmong(ids);
+    app.route("/api/admin", adminRobotRoutes(catalog, linkPresence));
     app.route("/api/admin", listingRoutes(executions, catalog, true));
     app.route("/api/admin", adminUnmatchedRoutes(unmatched));
     app.route(
@@ -498,6 +500,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         catalog,
         async (robotId) => (await executions.recentPayments(robotId)).map(recentPayment),
         requireRole("robot_owner", "admin"),
+        linkPresence,
       ),
     );
     app.route(

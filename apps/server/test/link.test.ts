@@ -88,7 +88,12 @@ describe("a robot on the robot link, through the platform", () => {
   beforeAll(async () => {
     t = await startTestPlatform({
       robots: [],
-      env: { DEADMAN_MS: String(DEADMAN_MS), ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8" },
+      env: {
+        DEADMAN_MS: String(DEADMAN_MS),
+        ROBOT_NETWORKS_ALLOWED: "127.0.0.0/8",
+        ADMIN_EMAIL: "admin@robo402.test",
+        ADMIN_PASSWORD: "admin-password",
+      },
       logs,
     });
     server = await served(t);
@@ -221,7 +226,39 @@ describe("a robot on the robot link, through the platform", () => {
     const refused = await callAs(t, `/api/robots/${robotA.id}/device-token`, stranger, { method: "POST" });
     expect(refused.status).toBe(403);
   });
+
+  it("the owner's list, the robot's page and the admin's list say whether its link is up now", async () => {
+    const robot = await registerLinkRobot(t, owner, "home-tumbller-03");
+    const loggedIn = await callAs(t, "/api/auth/login", undefined, {
+      method: "POST",
+      body: { email: "admin@robo402.test", password: "admin-password" },
+    });
+    const { access_token: admin } = (await loggedIn.json()) as { access_token: string };
+    const shown = async () => {
+      const [mine, page, all] = await Promise.all([
+        callAs(t, "/api/robots?mine=true", owner).then((r) => r.json() as Promise<{ robots: Listed[] }>),
+        callAs(t, `/api/robots/${robot.id}`, owner).then((r) => r.json() as Promise<Listed>),
+        callAs(t, "/api/admin/robots", admin).then((r) => r.json() as Promise<{ robots: Listed[] }>),
+      ]);
+      const listed = [mine.robots, [page], all.robots].map(
+        (list) => list.find((r) => r.id === robot.id)?.linked,
+      );
+      // The three agree, or the answer is not one value.
+      return new Set(listed).size === 1 ? listed[0] : listed;
+    };
+    expect(await shown()).toBe(false);
+
+    const link = bridge(robot.device_token, simA);
+    expect(await eventually(async () => (await shown()) === true)).toBe(true);
+    await link.close();
+    expect(await eventually(async () => (await shown()) === false)).toBe(true);
+  });
 });
+
+interface Listed {
+  id: string;
+  linked: boolean | null;
+}
 
 describe("a link robot whose listing changes under its link", () => {
   /** A platform of its own, with one owner's link robot on robot-sim, its bridge linked. */

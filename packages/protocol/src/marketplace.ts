@@ -136,6 +136,11 @@ export const RobotResponse = z.object({
    * rotates the token) only. The platform keeps its hash; it cannot show it again.
    */
   device_token: z.string().optional(),
+  /**
+   * A robot that dials in over the robot link: whether its link is up now, anywhere in the cluster (it is
+   * online and can be driven). Null for the robots the platform calls itself.
+   */
+  linked: z.boolean().nullable(),
   /** Only its owner and admins see where a robot is reached. */
   endpoint: z.string().optional(),
   camera_url: z.string().nullable().optional(),

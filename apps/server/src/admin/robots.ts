@@ -4,7 +4,7 @@ import { type AuthEnv, signedIn } from "../auth/middleware.ts";
 import { bearer } from "../auth/routes.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
-import { type RobotCatalog, robotJson } from "../robots/catalog.ts";
+import { type LinkPresence, linkedAmong, type RobotCatalog, robotJson } from "../robots/catalog.ts";
 import { adminErrors } from "./users.ts";
 
 const RobotId = z.object({ id: z.uuid({ message: "must be a robot id (a UUID)" }) });
@@ -56,20 +56,21 @@ const unsuspend = createRoute({
 });
 
 /** `/api/admin/robots*`: the admin's hand on the registry. Mount at `/api/admin` behind `requireRole("admin")`. */
-export function adminRobotRoutes(catalog: RobotCatalog) {
+export function adminRobotRoutes(catalog: RobotCatalog, presence: LinkPresence) {
   return new OpenAPIHono<AuthEnv>({ defaultHook: validationHook })
     .openapi(list, async (c) => {
       const viewer = signedIn(c);
       const robots = await catalog.listAll();
-      return c.json({ robots: robots.map((robot) => robotJson(robot, viewer)) }, 200);
+      const linked = await linkedAmong(robots, presence);
+      return c.json({ robots: robots.map((robot) => robotJson(robot, viewer, linked)) }, 200);
     })
     .openapi(suspend, async (c) => {
       const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
       const robot = await catalog.suspend(c.req.valid("param").id, body.reason ?? null);
-      return c.json(robotJson(robot, signedIn(c)), 200);
+      return c.json(robotJson(robot, signedIn(c), await linkedAmong([robot], presence)), 200);
     })
     .openapi(unsuspend, async (c) => {
       const robot = await catalog.unsuspend(c.req.valid("param").id);
-      return c.json(robotJson(robot, signedIn(c)), 200);
+      return c.json(robotJson(robot, signedIn(c), await linkedAmong([robot], presence)), 200);
     });
 }

@@ -12,7 +12,15 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { signedIn } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
-import { type RobotCatalog, robotJson, trimDecimal } from "./catalog.ts";
+import {
+  type Caller,
+  type LinkPresence,
+  linkedAmong,
+  type RobotCatalog,
+  robotJson,
+  trimDecimal,
+} from "./catalog.ts";
+import type { CatalogRobot } from "./catalog-store.ts";
 
 /** Recent payments of a robot, as its metrics show them (the execute domain's sessions). */
 export type RecentPayments = (
@@ -101,7 +109,10 @@ export function catalogRoutes(
   catalog: RobotCatalog,
   recentPayments: RecentPayments,
   owners: MiddlewareHandler,
+  presence: LinkPresence,
 ) {
+  const shown = async (robot: CatalogRobot, viewer: Caller | undefined) =>
+    robotJson(robot, viewer, await linkedAmong([robot], presence));
   const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
   app.on("POST", "/", owners);
   return app
@@ -113,22 +124,23 @@ export function catalogRoutes(
         { service: query.service ?? query.category, mine },
         mine ? signedIn(c) : viewer,
       );
-      return c.json({ robots: robots.map((robot) => robotJson(robot, viewer)) }, 200);
+      const linked = await linkedAmong(robots, presence);
+      return c.json({ robots: robots.map((robot) => robotJson(robot, viewer, linked)) }, 200);
     })
     .openapi(get, async (c) => {
       const robot = await catalog.get(c.req.valid("param").id);
-      return c.json(robotJson(robot, c.var.user), 200);
+      return c.json(await shown(robot, c.var.user), 200);
     })
     .openapi(create, async (c) => {
       const caller = signedIn(c);
       const robot = await catalog.create(c.req.valid("json"), caller);
-      const shown = robot.deviceToken ? { device_token: robot.deviceToken } : {};
-      return c.json({ ...robotJson(robot, caller), ...shown }, 201);
+      const token = robot.deviceToken ? { device_token: robot.deviceToken } : {};
+      return c.json({ ...(await shown(robot, caller)), ...token }, 201);
     })
     .openapi(update, async (c) => {
       const caller = signedIn(c);
       const robot = await catalog.update(c.req.valid("param").id, c.req.valid("json"), caller);
-      return c.json(robotJson(robot, caller), 200);
+      return c.json(await shown(robot, caller), 200);
     })
     .openapi(remove, async (c) => {
       await catalog.remove(c.req.valid("param").id, signedIn(c));

@@ -12,7 +12,7 @@ import type {
   NewCatalogRobot,
 } from "./catalog-store.ts";
 import { robotKind } from "./drivers/index.ts";
-import type { Registration, RobotKind } from "./drivers/kind.ts";
+import { dialsIn, type Registration, type RobotKind } from "./drivers/kind.ts";
 import { newDeviceToken } from "./link/tokens.ts";
 import type { RobotEntry } from "./registry.ts";
 
@@ -101,7 +101,7 @@ export class RobotCatalog {
     const settings = settingsFor(kind, input.driver, input.settings);
     refuseRegistration(kind, { endpoint: input.endpoint ?? "", cameraUrl: input.camera_url ?? null });
     // A robot that dials in has no address to call; every other kind is called at its endpoint.
-    const device = kind.sells === "time" && kind.dialsIn ? newDeviceToken() : undefined;
+    const device = dialsIn(kind) ? newDeviceToken() : undefined;
     let endpoint = "";
     if (!device) {
       if (!input.endpoint)
@@ -291,8 +291,26 @@ function toEntry(row: CatalogRobot): RobotEntry {
   };
 }
 
-/** A robot as the API shows it; where it is reached only to its owner and admins. */
-export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
+/** Of the robot hosts given, those whose link is up now (LinkHub.linkedAmong). */
+export type LinkPresence = (hosts: readonly string[]) => Promise<ReadonlySet<string>>;
+
+/** The hosts of `robots` whose link is up now; only robots that dial in are asked about. */
+export function linkedAmong(robots: readonly CatalogRobot[], presence: LinkPresence) {
+  const hosts = robots.flatMap((robot) =>
+    robot.host && dialsIn(robotKind(robot.driver)) ? [robot.host] : [],
+  );
+  return presence(hosts);
+}
+
+/**
+ * A robot as the API shows it; where it is reached only to its owner and admins. `linked` holds the hosts
+ * of the robots whose link is up now (see `linkedAmong`).
+ */
+export function robotJson(
+  robot: CatalogRobot,
+  viewer: Caller | undefined,
+  linked: ReadonlySet<string>,
+): RobotResponse {
   const manager = viewer !== undefined && canManage(robot, viewer);
   const kind = robotKind(robot.driver);
   return {
@@ -310,6 +328,7 @@ export function robotJson(robot: CatalogRobot, viewer?: Caller): RobotResponse {
     sells: kind.sells,
     host: robot.host,
     control: kind.sells === "time" ? (kind.control ?? "motor") : null,
+    linked: dialsIn(kind) ? robot.host !== null && linked.has(robot.host) : null,
     ...(manager && { endpoint: robot.endpoint, camera_url: robot.cameraUrl }),
     suspended: robot.suspendedAt !== null,
     created_at: robot.createdAt.toISOString(),

@@ -15,6 +15,8 @@ export const useCatalog = (mine = false) =>
     queryKey: ["robots", mine],
     queryFn: () => api<{ robots: RobotResponse[] }>(`/api/robots${mine ? "?mine=true" : ""}`),
     select: (answer) => answer.robots,
+    // An owner watching their list sees a robot's link come up once its bridge runs.
+    refetchInterval: mine ? 5000 : false,
   });
 
 /** Which drive robots are held right now (asks no robot anything, so cheap to refresh). */

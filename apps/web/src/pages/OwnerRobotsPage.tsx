@@ -127,6 +127,8 @@ function OwnerRobots() {
                 <span className="text-sm text-slate-600">
                   {robot.services.join(", ")} · {usdc(robot.price)} USDC ·{" "}
                   {robot.suspended ? "suspended" : robot.status}
+                  {robot.linked !== null &&
+                    (robot.linked ? " · online over its link" : " · offline: its bridge is not connected")}
                 </span>
               </div>
               <div className="flex gap-3 text-sm">

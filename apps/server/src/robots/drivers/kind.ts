@@ -59,3 +59,6 @@ export interface CallKind extends KindBase {
 
 /** One kind of robot (robots/drivers/index.ts lists them). */
 export type RobotKind = TimeKind | CallKind;
+
+/** Whether robots of this kind dial in over the robot link (and hold a device token) instead of being called. */
+export const dialsIn = (kind: RobotKind): boolean => kind.sells === "time" && kind.dialsIn === true;

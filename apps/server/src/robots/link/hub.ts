@@ -113,6 +113,13 @@ export class LinkHub extends EventEmitter<LinkEvents> {
     return this.#links.has(robotId);
   }
 
+  /** Of `robotIds`, those whose link is up now on any instance of the cluster. */
+  async linkedAmong(robotIds: readonly string[]): Promise<Set<string>> {
+    if (robotIds.length === 0) return new Set();
+    const held = await this.kv.getMany(robotIds.map((id) => this.#holderKey(id)));
+    return new Set(robotIds.filter((_, i) => held[i] !== null));
+  }
+
   /** Asks the robot over its link, wherever in the cluster that is held. */
   async request(robotId: string, request: LinkRequest, timeoutMs: number): Promise<LinkAnswer> {
     const local = this.#links.get(robotId);

@@ -11,6 +11,7 @@ import { errors, json } from "../../http/openapi.ts";
 import type { Caller } from "../catalog.ts";
 import type { CatalogRobot } from "../catalog-store.ts";
 import { robotKind } from "../drivers/index.ts";
+import { dialsIn } from "../drivers/kind.ts";
 import type { LinkConnection } from "./connection.ts";
 import type { LinkHub } from "./hub.ts";
 import type { DeviceTokens, LinkedRobot } from "./tokens.ts";
@@ -131,8 +132,7 @@ export function deviceTokenRoutes(
   return new OpenAPIHono<AuthEnv>({ defaultHook: validationHook }).openapi(rotate, async (c) => {
     const caller = signedIn(c);
     const robot = await getOwned(c.req.valid("param").id, caller);
-    const kind = robotKind(robot.driver);
-    if (kind.sells !== "time" || !kind.dialsIn || !robot.host)
+    if (!dialsIn(robotKind(robot.driver)) || !robot.host)
       throw new HttpError(
         422,
         `Robot ${robot.id} is reached over HTTP; only a robot registered with driver "link" has a device token.`,
