@@ -348,13 +348,12 @@ function purchaseTables(
         `client (sign, read) ${legs("client")}, paid request (verify → settle → answer) ${legs("paid")}`,
     );
     const stage = (name: string) => ms(paid.subjectStages[name] ?? 0);
-    const facilitator =
-      (paid.subjectStages.verify ?? 0) + (paid.subjectStages.settle ?? 0) - (paid.subjectStages.ledger ?? 0);
     say(
       `${paid.name}, the platform's paid request by stage (Server-Timing, p50 ms): offer ${stage("offer")}, ` +
         `verify ${stage("verify")}, work (hold the robot) ${stage("work")}, settle ${stage("settle")}, ` +
         `deliver (open the session) ${stage("deliver")}, granted ${stage("granted")}; of verify and settle, ` +
-        `the ledger's hooks ${stage("ledger")} and the facilitator about ${ms(facilitator)}; total ${stage("total")}`,
+        `waiting on the facilitator ${stage("facilitator")} and the ledger's hooks ${stage("ledger")}; ` +
+        `total ${stage("total")}, of which ${stage("outside")} outside the facilitator`,
     );
   }
 }

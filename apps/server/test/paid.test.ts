@@ -205,6 +205,31 @@ describe("a payment header's way through the server", () => {
     expect(new Set(files).size).toBe(files.length);
     expect(files.length).toBeLessThanOrEqual(5);
   });
+
+  it("a paid answer says where its time went: waiting on the facilitator, and the ledger's writes", async () => {
+    t = await paidPlatform();
+    const timings: string[] = [];
+    const client = new Robo402Client({
+      baseUrl: "http://robo402.test",
+      privateKey: account(0).privateKey,
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        const response = await t.platform.app.request(request);
+        if (request.headers.has("payment-signature"))
+          timings.push(response.headers.get("server-timing") ?? "");
+        return response;
+      },
+    });
+    await client.buy(ROBOT);
+    const duration = (name: string) =>
+      Number(new RegExp(`(?:^|,)\\s*${name};dur=([\\d.]+)`).exec(timings[0] ?? "")?.[1] ?? Number.NaN);
+    // The facilitator was asked twice (verify, settle); each wait is inside its stage, apart from the ledger's.
+    expect(duration("facilitator")).toBeGreaterThan(0);
+    expect(duration("ledger")).toBeGreaterThan(0);
+    expect(duration("facilitator") + duration("ledger")).toBeLessThanOrEqual(
+      duration("verify") + duration("settle"),
+    );
+  });
 });
 
 describe("bad payments", () => {

@@ -80,8 +80,9 @@ export function x402Route(payments: X402Payments) {
     try {
       return await settleGranted(c, payments, attempt, work, refuse);
     } finally {
-      // The ledger's share of verify and settle (the rest of them is the facilitator's).
+      // Where verify and settle spend their time: the ledger's writes, and the facilitator's answers.
       setMetric(c, "ledger", attempt.ledgerMs, "ledger writes inside verify and settle");
+      setMetric(c, "facilitator", attempt.facilitatorMs, "waiting on the facilitator's verify and settle");
     }
   };
 }

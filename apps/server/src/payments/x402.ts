@@ -78,6 +78,10 @@ export interface PaymentAttempt {
   payment?: Payment;
   /** Milliseconds the ledger's hooks took inside verify and settle (a Server-Timing metric). */
   ledgerMs: number;
+  /** Milliseconds spent waiting on the facilitator's verify and settle (a Server-Timing metric). */
+  facilitatorMs: number;
+  /** When the call to the facilitator under way began (performance.now()). */
+  facilitatorFrom?: number;
   sessionId?: string;
   ledgerError?: unknown;
 }
@@ -124,7 +128,20 @@ export class X402Payments {
     );
     for (const network of networks)
       this.#server.register(network.id, MECHANISMS[network.family].serverScheme());
+    // Hooks run in the order they were added: the facilitator's calls are timed from after the ledger's
+    // `before` hooks to before its `after` hooks, so the two shares never overlap.
+    const answered = async ({ transportContext }: { transportContext?: unknown }) => {
+      const attempt = transportContext as PaymentAttempt;
+      if (attempt.facilitatorFrom === undefined) return;
+      attempt.facilitatorMs += performance.now() - attempt.facilitatorFrom;
+      attempt.facilitatorFrom = undefined;
+    };
+    this.#server.onAfterVerify(answered).onAfterSettle(answered).onSettleFailure(answered);
     ledger.recordFrom(this.#server, logger);
+    const asking = async ({ transportContext }: { transportContext?: unknown }) => {
+      (transportContext as PaymentAttempt).facilitatorFrom = performance.now();
+    };
+    this.#server.onBeforeVerify(asking).onBeforeSettle(asking);
   }
 
   /**
@@ -241,6 +258,7 @@ export class X402Payments {
       identifier,
       extensions: this.#extensions(offer),
       ledgerMs: 0,
+      facilitatorMs: 0,
       entry: {
         network: matched.network,
         scheme: matched.scheme,
