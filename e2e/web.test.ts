@@ -302,8 +302,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the portals in Chromium, against the ser
       await owner.getByRole("button", { name: "Done" }).click();
       await owner.waitForURL(/\/dashboard\/robots$/);
       await expect.poll(() => owner.getByTestId("my-robots").textContent()).toContain("Home Tumbller");
-      // The list says whether the robot's bridge is connected.
+      // The list says whether the robot's bridge is connected, and buyers see it for sale.
       expect(await owner.getByTestId("my-robots").textContent()).toContain("online over its link");
+      const card = () => owner.getByRole("link", { name: /Home Tumbller/ }).textContent();
+      await owner.goto(`${server.url}/robots`);
+      expect(await card()).toContain("Available");
+      await owner.goto(`${server.url}/dashboard/robots`);
 
       // Editing a drive robot saves (it sends neither services nor an endpoint it does not have).
       await owner.getByRole("link", { name: "Edit" }).first().click();
@@ -326,6 +330,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the portals in Chromium, against the ser
       await expect
         .poll(() => owner.getByTestId("my-robots").textContent(), { timeout: 15_000 })
         .toContain("offline: its bridge is not connected");
+      await owner.goto(`${server.url}/robots`);
+      expect(await card()).toContain("Offline");
     } finally {
       await bridge.close();
       await sim.close();

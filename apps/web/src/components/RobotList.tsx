@@ -5,7 +5,10 @@ import { usdc } from "../x402/networks.ts";
 
 const isDrive = (robot: RobotResponse) => robot.sells === "time";
 
-/** The robots as cards: what each sells, its price, and whether a drive robot is free now. */
+/**
+ * The robots as cards: what each sells, its price, and whether a drive robot is free now (a robot on the
+ * link is offline while its bridge is not connected, as of the list's loading).
+ */
 export function RobotList({ robots }: { robots: RobotResponse[] }) {
   const availability = useDriveAvailability();
   const held = new Map(availability.data?.map((entry) => [entry.robot_host, entry]) ?? []);
@@ -20,9 +23,11 @@ export function RobotList({ robots }: { robots: RobotResponse[] }) {
             ? robot.status === "maintenance"
               ? "In maintenance"
               : "Inactive"
-            : isDrive(robot) && state && !state.available
-              ? "In use"
-              : "Available";
+            : robot.linked === false
+              ? "Offline"
+              : isDrive(robot) && state && !state.available
+                ? "In use"
+                : "Available";
         return (
           <li key={robot.id}>
             <Link
