@@ -490,7 +490,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     app.route("/api/auth", authRoutes(accounts));
     app.route("/api/admin", adminUserRoutes(accounts));
     // Whether a robot that dials in has its link up now: read where the link's holder is recorded.
-    const linkPresence = (ids: readonly string[]) => links.linkedAmong(ids);
+    const linkPresence = (hosts: readonly string[]) => links.linkedAmong(hosts);
     app.route("/api/admin", adminRobotRoutes(catalog, linkPresence));
     app.route("/api/admin", listingRoutes(executions, catalog, true));
     app.route("/api/admin", adminUnmatchedRoutes(unmatched));

@@ -4,7 +4,13 @@ import { type AuthEnv, signedIn } from "../auth/middleware.ts";
 import { bearer } from "../auth/routes.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
-import { type LinkPresence, linkedAmong, type RobotCatalog, robotJson } from "../robots/catalog.ts";
+import {
+  type LinkPresence,
+  linkedAmong,
+  type RobotCatalog,
+  robotJson,
+  shownRobot,
+} from "../robots/catalog.ts";
 import { adminErrors } from "./users.ts";
 
 const RobotId = z.object({ id: z.uuid({ message: "must be a robot id (a UUID)" }) });
@@ -67,10 +73,10 @@ export function adminRobotRoutes(catalog: RobotCatalog, presence: LinkPresence) 
     .openapi(suspend, async (c) => {
       const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
       const robot = await catalog.suspend(c.req.valid("param").id, body.reason ?? null);
-      return c.json(robotJson(robot, signedIn(c), await linkedAmong([robot], presence)), 200);
+      return c.json(await shownRobot(robot, signedIn(c), presence), 200);
     })
     .openapi(unsuspend, async (c) => {
       const robot = await catalog.unsuspend(c.req.valid("param").id);
-      return c.json(robotJson(robot, signedIn(c), await linkedAmong([robot], presence)), 200);
+      return c.json(await shownRobot(robot, signedIn(c), presence), 200);
     });
 }

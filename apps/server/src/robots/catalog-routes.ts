@@ -13,14 +13,13 @@ import { signedIn } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import {
-  type Caller,
   type LinkPresence,
   linkedAmong,
   type RobotCatalog,
   robotJson,
+  shownRobot,
   trimDecimal,
 } from "./catalog.ts";
-import type { CatalogRobot } from "./catalog-store.ts";
 
 /** Recent payments of a robot, as its metrics show them (the execute domain's sessions). */
 export type RecentPayments = (
@@ -111,8 +110,6 @@ export function catalogRoutes(
   owners: MiddlewareHandler,
   presence: LinkPresence,
 ) {
-  const shown = async (robot: CatalogRobot, viewer: Caller | undefined) =>
-    robotJson(robot, viewer, await linkedAmong([robot], presence));
   const app = new OpenAPIHono<AuthEnv>({ defaultHook: validationHook });
   app.on("POST", "/", owners);
   return app
@@ -129,18 +126,18 @@ export function catalogRoutes(
     })
     .openapi(get, async (c) => {
       const robot = await catalog.get(c.req.valid("param").id);
-      return c.json(await shown(robot, c.var.user), 200);
+      return c.json(await shownRobot(robot, c.var.user, presence), 200);
     })
     .openapi(create, async (c) => {
       const caller = signedIn(c);
       const robot = await catalog.create(c.req.valid("json"), caller);
       const token = robot.deviceToken ? { device_token: robot.deviceToken } : {};
-      return c.json({ ...(await shown(robot, caller)), ...token }, 201);
+      return c.json({ ...(await shownRobot(robot, caller, presence)), ...token }, 201);
     })
     .openapi(update, async (c) => {
       const caller = signedIn(c);
       const robot = await catalog.update(c.req.valid("param").id, c.req.valid("json"), caller);
-      return c.json(await shown(robot, caller), 200);
+      return c.json(await shownRobot(robot, caller, presence), 200);
     })
     .openapi(remove, async (c) => {
       await catalog.remove(c.req.valid("param").id, signedIn(c));

@@ -302,6 +302,15 @@ export function linkedAmong(robots: readonly CatalogRobot[], presence: LinkPrese
   return presence(hosts);
 }
 
+/** One robot as the API shows it, its link asked about now. */
+export async function shownRobot(
+  robot: CatalogRobot,
+  viewer: Caller | undefined,
+  presence: LinkPresence,
+): Promise<RobotResponse> {
+  return robotJson(robot, viewer, await linkedAmong([robot], presence));
+}
+
 /**
  * A robot as the API shows it; where it is reached only to its owner and admins. `linked` holds the hosts
  * of the robots whose link is up now (see `linkedAmong`).
