@@ -34,12 +34,17 @@ const paidPlatform = (env: Record<string, string> = {}, logs?: Array<Record<stri
 
 const account = (i: number) => chain.accounts[i] ?? expect.unreachable();
 const payee = () => account(8).address;
-/** A client that reaches the in-process platform and pays with account `i`. */
-const clientFor = (i: number) =>
+/** A client that reaches the in-process platform and pays with account `i`; `watch` sees each exchange. */
+const clientFor = (i: number, watch?: (request: Request, response: Response) => void) =>
   new Robo402Client({
     baseUrl: "http://robo402.test",
     privateKey: account(i).privateKey,
-    fetch: async (input, init) => t.platform.app.request(new Request(input, init)),
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      const response = await t.platform.app.request(request);
+      watch?.(request, response);
+      return response;
+    },
   });
 
 describe("paid purchase on the local chain", () => {
@@ -209,18 +214,9 @@ describe("a payment header's way through the server", () => {
   it("a paid answer says where its time went: waiting on the facilitator, and the ledger's writes", async () => {
     t = await paidPlatform();
     const timings: string[] = [];
-    const client = new Robo402Client({
-      baseUrl: "http://robo402.test",
-      privateKey: account(0).privateKey,
-      fetch: async (input, init) => {
-        const request = new Request(input, init);
-        const response = await t.platform.app.request(request);
-        if (request.headers.has("payment-signature"))
-          timings.push(response.headers.get("server-timing") ?? "");
-        return response;
-      },
-    });
-    await client.buy(ROBOT);
+    await clientFor(0, (request, response) => {
+      if (request.headers.has("payment-signature")) timings.push(response.headers.get("server-timing") ?? "");
+    }).buy(ROBOT);
     const duration = (name: string) =>
       Number(new RegExp(`(?:^|,)\\s*${name};dur=([\\d.]+)`).exec(timings[0] ?? "")?.[1] ?? Number.NaN);
     // The facilitator was asked twice (verify, settle); each wait is inside its stage, apart from the ledger's.
@@ -266,15 +262,9 @@ describe("bad payments", () => {
   it("the same payment sent twice is refused with a reason and charged once", async () => {
     t = await paidPlatform();
     const sent: string[] = [];
-    const client = new Robo402Client({
-      baseUrl: "http://robo402.test",
-      privateKey: account(7).privateKey,
-      fetch: async (input, init) => {
-        const request = new Request(input, init);
-        const payment = request.headers.get("payment-signature");
-        if (payment) sent.push(payment);
-        return t.platform.app.request(request);
-      },
+    const client = clientFor(7, (request) => {
+      const payment = request.headers.get("payment-signature");
+      if (payment) sent.push(payment);
     });
     const before = await chain.balanceOf(account(7).address);
     await client.buy(ROBOT);
