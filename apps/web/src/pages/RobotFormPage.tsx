@@ -110,7 +110,8 @@ function RobotForm({ robot }: { robot?: RobotResponse }) {
   const navigate = useNavigate();
   const queries = useQueryClient();
   const [draft, setDraft] = useState<Draft>(robot ? draftOf(robot) : EMPTY);
-  const [linked, setLinked] = useState<RobotResponse | null>(null);
+  // A robot whose new device token is on screen (just registered, or its token replaced).
+  const [connecting, setConnecting] = useState<RobotResponse | null>(null);
   useEffect(() => {
     if (robot) setDraft(draftOf(robot));
   }, [robot]);
@@ -123,18 +124,18 @@ function RobotForm({ robot }: { robot?: RobotResponse }) {
       robot
         ? api<RobotResponse>(`/api/robots/${robot.id}`, { method: "PATCH", body: bodyOf(draft, false) })
         : api<RobotResponse>("/api/robots", { method: "POST", body: bodyOf(draft, true) }),
-    onSuccess: (saved) => (saved.device_token ? setLinked(saved) : done()),
+    onSuccess: (saved) => (saved.device_token ? setConnecting(saved) : done()),
   });
   const rotate = useMutation({
     mutationFn: () =>
       api<{ device_token: string }>(`/api/robots/${robot?.id}/device-token`, { method: "POST" }),
-    onSuccess: ({ device_token }) => robot && setLinked({ ...robot, device_token }),
+    onSuccess: ({ device_token }) => robot && setConnecting({ ...robot, device_token }),
   });
   const remove = useMutation({
     mutationFn: () => api(`/api/robots/${robot?.id}`, { method: "DELETE" }),
     onSuccess: done,
   });
-  if (linked) return <ConnectOverLink robot={linked} onDone={done} />;
+  if (connecting) return <ConnectOverLink robot={connecting} onDone={done} />;
 
   const text = (
     key: Exclude<keyof Draft, "kind" | "status">,
