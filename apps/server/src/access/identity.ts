@@ -1,8 +1,8 @@
 import { parseSIWxHeader, validateSIWxMessage, verifySIWxSignature } from "@x402/extensions/sign-in-with-x";
 import type { Context } from "hono";
 import type { SignInOrigins } from "../auth/origins.ts";
-import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/index.ts";
+import { Refusal } from "../refusal.ts";
 import type { AccessService, Controller } from "./service.ts";
 import type { AccessSession } from "./store.ts";
 
@@ -26,9 +26,10 @@ export interface ControlAuth {
 export function walletHeaderAuth(access: AccessService): ControlAuth {
   const wallet = (c: Context) => c.req.header("x-wallet-address")?.trim() || undefined;
   const controller = async (caller: string | undefined) => {
-    if (!caller) throw new HttpError(401, "Wallet address required. Include X-Wallet-Address header.");
+    if (!caller)
+      throw new Refusal("unauthenticated", "Wallet address required. Include X-Wallet-Address header.");
     const session = await access.forWallet(caller);
-    if (!session) throw new HttpError(403, "No active session. Purchase access first.");
+    if (!session) throw new Refusal("forbidden", "No active session. Purchase access first.");
     return access.controller(session);
   };
   return {
@@ -62,33 +63,33 @@ export function paidAuth(access: AccessService, options: PaidAuthOptions): Contr
     try {
       payload = parseSIWxHeader(header);
     } catch {
-      throw new HttpError(401, "SIGN-IN-WITH-X is not a valid sign-in (expected base64 JSON).");
+      throw new Refusal("unauthenticated", "SIGN-IN-WITH-X is not a valid sign-in (expected base64 JSON).");
     }
     const origin = options.origins.byHost(payload.domain);
     if (!origin) {
-      throw new HttpError(
-        401,
+      throw new Refusal(
+        "unauthenticated",
         `Sign-in refused: it was signed for '${payload.domain}', not for ${options.origins.describe()}.`,
       );
     }
     const valid = await validateSIWxMessage(payload, origin, { maxAge: SIWX_MAX_AGE_MS });
-    if (!valid.isValid) throw new HttpError(401, `Sign-in refused: ${valid.invalidMessage}`);
+    if (!valid.isValid) throw new Refusal("unauthenticated", `Sign-in refused: ${valid.invalidMessage}`);
     const signed = await verifySIWxSignature(payload);
-    if (!signed.isValid) throw new HttpError(401, `Sign-in refused: ${signed.invalidMessage}`);
+    if (!signed.isValid) throw new Refusal("unauthenticated", `Sign-in refused: ${signed.invalidMessage}`);
     if (!(await options.kv.claim(`siwx:nonce:${payload.nonce}`, SIWX_MAX_AGE_MS * 2))) {
-      throw new HttpError(401, "Sign-in refused: this nonce was already used; sign a new one.");
+      throw new Refusal("unauthenticated", "Sign-in refused: this nonce was already used; sign a new one.");
     }
     const session = await access.forWallet(signed.payer);
     if (!session)
-      throw new HttpError(403, `Wallet ${signed.payer} holds no paid session. Purchase access first.`);
+      throw new Refusal("forbidden", `Wallet ${signed.payer} holds no paid session. Purchase access first.`);
     return session;
   };
 
   const byToken = async (header: string) => {
     const token = /^Bearer\s+([A-Za-z0-9_-]{20,200})$/.exec(header.trim())?.[1];
-    if (!token) throw new HttpError(401, "Authorization must be 'Bearer <session token>'.");
+    if (!token) throw new Refusal("unauthenticated", "Authorization must be 'Bearer <session token>'.");
     const session = await access.forToken(token);
-    if (!session) throw new HttpError(401, "Session token is unknown or its session has ended.");
+    if (!session) throw new Refusal("unauthenticated", "Session token is unknown or its session has ended.");
     return session;
   };
 
@@ -97,8 +98,8 @@ export function paidAuth(access: AccessService, options: PaidAuthOptions): Contr
     if (signIn) return bySignIn(signIn);
     const authorization = c.req.header("authorization");
     if (authorization) return byToken(authorization);
-    throw new HttpError(
-      401,
+    throw new Refusal(
+      "unauthenticated",
       "Session token required. Send Authorization: Bearer <token> from your purchase, or SIGN-IN-WITH-X from the paying wallet.",
     );
   };

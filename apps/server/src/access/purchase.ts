@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import type { Logger } from "pino";
-import { HttpError } from "../http/errors.ts";
 import { type PaidRoute, x402Route } from "../http/x402.ts";
 import type { Payment } from "../payments/ledger.ts";
 import { alreadyUsed, type Offer, type X402Payments } from "../payments/x402.ts";
+import { Refusal } from "../refusal.ts";
 import type { RobotEntry } from "../robots/registry.ts";
 import type { RobotService } from "../robots/service.ts";
 import type { AccessService } from "./service.ts";
@@ -85,8 +85,8 @@ export function paidPurchase(
     return pay(c, route, async ({ payment }) => {
       crash("verify");
       if (claimedWallet && walletKey(claimedWallet) !== payment.payer) {
-        throw new HttpError(
-          400,
+        throw new Refusal(
+          "malformed",
           `X-Wallet-Address ${claimedWallet} is not the wallet that signed this payment (${payment.payer}).`,
         );
       }
@@ -109,8 +109,8 @@ export function paidPurchase(
           crash("settle");
           const granted = await access.activate(held, settled.txHash);
           if (!granted) {
-            throw new HttpError(
-              409,
+            throw new Refusal(
+              "conflict",
               `Robot '${robot.id}' was released before your payment settled; a refund is due.`,
             );
           }

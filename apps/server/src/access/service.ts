@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { PurchaseResponse, SessionResponse } from "@robo402/protocol";
 import type { Logger } from "pino";
-import { HttpError } from "../http/errors.ts";
+import { isRefusal, Refusal } from "../refusal.ts";
 import type { StopReason } from "../robots/motion.ts";
 import type { RobotEntry } from "../robots/registry.ts";
 import type { RobotService } from "../robots/service.ts";
@@ -71,7 +71,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
     // A quote takes an answer from the last two heartbeats: its buyer's payment asks again before
     // anything is settled, so a robot gone since costs nobody money, only a signature.
     const info = await this.robots.info(robot, quote ? 2 * this.options.heartbeatMs : undefined);
-    if (!info) throw new HttpError(503, `Robot '${robot.id}' is offline.`);
+    if (!info) throw new Refusal("unavailable", `Robot '${robot.id}' is offline.`);
   }
 
   /**
@@ -84,7 +84,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
       this.assertOnline(robot, options),
       options.quote ? this.seenHolder(robot) : this.holder(robot),
     ]);
-    if (holder) throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
+    if (holder) throw new Refusal("conflict", `Robot '${robot.id}' is currently in use.`);
   }
 
   /**
@@ -164,7 +164,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
    */
   async release(session: AccessSession, reason: StopReason = "released"): Promise<AccessSession> {
     const ended = await this.store.release(session.id, new Date());
-    if (!ended) throw new HttpError(404, "No active session to release.");
+    if (!ended) throw new Refusal("not_found", "No active session to release.");
     const { stopped } = await this.#ended(ended, reason);
     await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref())]);
     return ended;
@@ -176,7 +176,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
     if (!holder) return;
     // Another instance may end it first (every instance hears of the change): that is not an error.
     await this.release(holder, reason).catch((error) => {
-      if (!(error instanceof HttpError && error.status === 404)) throw error;
+      if (!isRefusal(error, "not_found")) throw error;
     });
   }
 
@@ -359,10 +359,10 @@ export class AccessService extends EventEmitter<AccessEvents> {
         return result.session;
       }
       if (result.reason === "robot_taken")
-        throw new HttpError(409, `Robot '${robot.id}' is currently in use.`);
+        throw new Refusal("conflict", `Robot '${robot.id}' is currently in use.`);
       if (attempt >= GRANT_ATTEMPTS) {
-        throw new HttpError(
-          409,
+        throw new Refusal(
+          "conflict",
           "Another purchase by this wallet is still being completed; retry in a moment.",
         );
       }

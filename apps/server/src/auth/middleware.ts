@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Role } from "../db/schema.ts";
-import { HttpError } from "../http/errors.ts";
+import { isRefusal, Refusal } from "../refusal.ts";
 import type { AuthService, AuthUser } from "./service.ts";
 import { TokenError } from "./tokens.ts";
 
@@ -8,9 +8,9 @@ import { TokenError } from "./tokens.ts";
 export type AuthEnv = { Variables: { user?: AuthUser } };
 
 // RFC 6750: a 401 names the scheme, and says "invalid_token" when a token came but was refused.
-function unauthorized(c: Context, detail: string, invalidToken: boolean): HttpError {
+function unauthorized(c: Context, detail: string, invalidToken: boolean): Refusal {
   c.header("WWW-Authenticate", invalidToken ? 'Bearer error="invalid_token"' : "Bearer");
-  return new HttpError(401, detail);
+  return new Refusal("unauthenticated", detail);
 }
 
 /**
@@ -33,7 +33,7 @@ export function authenticate(auth: AuthService): MiddlewareHandler<AuthEnv> {
         c.set("user", await auth.authenticate(token));
       } catch (error) {
         if (error instanceof TokenError) throw unauthorized(c, error.message, true);
-        if (error instanceof HttpError && error.status === 401) throw unauthorized(c, error.detail, true);
+        if (isRefusal(error, "unauthenticated")) throw unauthorized(c, error.detail, true);
         throw error;
       }
     }
@@ -68,7 +68,7 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     const user = signedIn(c);
     if (!roles.includes(user.role)) {
-      throw new HttpError(403, `Insufficient permissions: requires ${either(roles)}.`);
+      throw new Refusal("forbidden", `Insufficient permissions: requires ${either(roles)}.`);
     }
     await next();
   };

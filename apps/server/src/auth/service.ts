@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.ts";
 import type { Role } from "../db/schema.ts";
-import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
+import { Refusal } from "../refusal.ts";
 import { bootstrapAdmin } from "./bootstrap.ts";
 import type { SignInOrigins } from "./origins.ts";
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from "./passwords.ts";
@@ -57,8 +57,8 @@ export class AuthService {
   async register(input: { email: string; password: string; role?: Role }): Promise<SignedIn> {
     const role = input.role ?? "user";
     if (!REGISTERABLE.includes(role)) {
-      throw new HttpError(
-        403,
+      throw new Refusal(
+        "forbidden",
         `Cannot register as ${role}: choose user or robot_owner; an admin promotes accounts.`,
       );
     }
@@ -67,7 +67,7 @@ export class AuthService {
       passwordHash: await hashPassword(input.password),
       role,
     });
-    if (!user) throw new HttpError(409, "An account with this email already exists.");
+    if (!user) throw new Refusal("conflict", "An account with this email already exists.");
     return this.#signIn(user);
   }
 
@@ -76,7 +76,7 @@ export class AuthService {
     const valid = user
       ? await verifyPassword(user.passwordHash, password)
       : await verifyAgainstDecoy(password);
-    if (!user || !valid) throw new HttpError(401, "Incorrect email or password.");
+    if (!user || !valid) throw new Refusal("unauthenticated", "Incorrect email or password.");
     return this.#signIn(user);
   }
 
@@ -87,16 +87,16 @@ export class AuthService {
   async authenticate(token: string): Promise<AuthUser> {
     const { userId, version } = await this.tokens.verify(token);
     const user = await this.users.byId(userId);
-    if (!user) throw new HttpError(401, "Token refused: its account no longer exists.");
+    if (!user) throw new Refusal("unauthenticated", "Token refused: its account no longer exists.");
     if (user.tokenVersion !== version) {
-      throw new HttpError(401, "Token refused: your password or role changed; log in again.");
+      throw new Refusal("unauthenticated", "Token refused: your password or role changed; log in again.");
     }
     return { id: user.id, email: user.email, role: user.role, walletAddress: user.walletAddress };
   }
 
   async account(id: string): Promise<User> {
     const user = await this.users.byId(id);
-    if (!user) throw new HttpError(404, `No account with id ${id}.`);
+    if (!user) throw new Refusal("not_found", `No account with id ${id}.`);
     return user;
   }
 
@@ -110,14 +110,14 @@ export class AuthService {
     const change = await this.users.setWallet(user.id, address);
     if (change.ok) return change.user;
     if (change.reason === "wallet_taken") {
-      throw new HttpError(409, `Wallet ${address} is already linked to another account.`);
+      throw new Refusal("conflict", `Wallet ${address} is already linked to another account.`);
     }
-    throw new HttpError(401, "Your account no longer exists.");
+    throw new Refusal("unauthenticated", "Your account no longer exists.");
   }
 
   async unlinkWallet(user: AuthUser): Promise<User> {
     const change = await this.users.setWallet(user.id, null);
-    if (!change.ok) throw new HttpError(401, "Your account no longer exists.");
+    if (!change.ok) throw new Refusal("unauthenticated", "Your account no longer exists.");
     return change.user;
   }
 
@@ -128,9 +128,9 @@ export class AuthService {
   async setRole(id: string, role: Role): Promise<User> {
     const change = await this.users.setRole(id, role);
     if (change.ok) return change.user;
-    if (change.reason === "not_found") throw new HttpError(404, `No account with id ${id}.`);
-    throw new HttpError(
-      409,
+    if (change.reason === "not_found") throw new Refusal("not_found", `No account with id ${id}.`);
+    throw new Refusal(
+      "conflict",
       "This is the last admin account: promote another account to admin before changing this one.",
     );
   }

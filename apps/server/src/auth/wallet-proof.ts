@@ -1,7 +1,7 @@
 import { verifyMessage } from "viem";
 import { createSiweMessage, generateSiweNonce, parseSiweMessage, validateSiweMessage } from "viem/siwe";
-import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
+import { Refusal } from "../refusal.ts";
 import type { SignInOrigins } from "./origins.ts";
 
 export interface WalletProofOptions {
@@ -21,7 +21,7 @@ const NONCE_TTL_MS = 5 * 60_000;
 const issuedKey = (nonce: string) => `auth:siwe:nonce:${nonce}`;
 const usedKey = (nonce: string) => `auth:siwe:used:${nonce}`;
 
-const refused = (reason: string) => new HttpError(400, `Wallet link refused: ${reason}`);
+const refused = (reason: string) => new Refusal("malformed", `Wallet link refused: ${reason}`);
 
 /**
  * Sign-In with Ethereum (EIP-4361) as proof that an account's owner holds a wallet: the server hands out

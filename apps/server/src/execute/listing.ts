@@ -7,8 +7,9 @@ import {
 } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
 import { bearer } from "../auth/routes.ts";
-import { HttpError, validationHook } from "../http/errors.ts";
+import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
+import { Refusal } from "../refusal.ts";
 import type { Caller, RobotCatalog } from "../robots/catalog.ts";
 import { executionJson, paymentJson } from "./json.ts";
 import type { ExecuteService } from "./service.ts";
@@ -77,12 +78,12 @@ async function restrict(
 ): Promise<{ userId?: string; robotId?: string; robotIds?: string[] }> {
   if (query.scope === "all") {
     if (caller.role !== "admin")
-      throw new HttpError(403, "Insufficient permissions: scope=all requires admin.");
+      throw new Refusal("forbidden", "Insufficient permissions: scope=all requires admin.");
     return { userId: query.user_id, robotId: query.robot_id };
   }
   if (query.scope === "owned") {
     if (caller.role === "user")
-      throw new HttpError(403, "Insufficient permissions: scope=owned requires robot_owner or admin.");
+      throw new Refusal("forbidden", "Insufficient permissions: scope=owned requires robot_owner or admin.");
     const owned = await catalog.list({ mine: true }, caller);
     return { userId: query.user_id, robotId: query.robot_id, robotIds: owned.map((robot) => robot.id) };
   }

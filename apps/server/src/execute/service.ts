@@ -1,8 +1,8 @@
-import { HttpError } from "../http/errors.ts";
 import { mechanismOf } from "../payments/mechanisms/index.ts";
 import type { Payees, PaymentNetwork } from "../payments/networks.ts";
 import { payeeOn } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
+import { Refusal } from "../refusal.ts";
 import { type Caller, type RobotCatalog, trimDecimal } from "../robots/catalog.ts";
 import type { CatalogRobot } from "../robots/catalog-store.ts";
 import { robotKind } from "../robots/drivers/index.ts";
@@ -59,14 +59,15 @@ export class ExecuteService {
   /** The robot, if it may be called now: 404 unknown, 403 suspended, 409 sold by time, 503 not active. */
   async callable(robotId: string): Promise<CatalogRobot> {
     const robot = await this.catalog.get(robotId);
-    if (robot.suspendedAt) throw new HttpError(403, `Robot ${robot.name} is suspended by an administrator.`);
+    if (robot.suspendedAt)
+      throw new Refusal("forbidden", `Robot ${robot.name} is suspended by an administrator.`);
     if (robotKind(robot.driver).sells !== "calls")
-      throw new HttpError(
-        409,
+      throw new Refusal(
+        "conflict",
         `Robot ${robot.name} is sold by time, not per call: buy a session with POST /api/v1/access/purchase {"robot_host": "${robot.host}"}.`,
       );
     if (robot.status !== "active")
-      throw new HttpError(503, `Robot ${robot.name} is ${robot.status}; try again later.`);
+      throw new Refusal("unavailable", `Robot ${robot.name} is ${robot.status}; try again later.`);
     return robot;
   }
 
@@ -74,8 +75,8 @@ export class ExecuteService {
   job(robot: CatalogRobot, body: { service?: string; input?: unknown } & Record<string, unknown>): Job {
     const { service = robot.services[0], input, ...rest } = body;
     if (!service || !robot.services.includes(service)) {
-      throw new HttpError(
-        422,
+      throw new Refusal(
+        "invalid",
         `Robot ${robot.name} does not sell '${service}'. It sells: ${robot.services.join(", ")}.`,
       );
     }
@@ -130,7 +131,7 @@ export class ExecuteService {
   /** The payment session a request names in X-Session-ID (404 when there is none). */
   async session(id: string): Promise<PaymentSession> {
     const session = await this.store.get(id);
-    if (!session) throw new HttpError(404, `Payment session ${id} not found.`);
+    if (!session) throw new Refusal("not_found", `Payment session ${id} not found.`);
     return session;
   }
 
@@ -152,8 +153,8 @@ export class ExecuteService {
         ? payable.find((accepted) => accepted.name === pay.named)
         : payable[0];
     if (!network)
-      throw new HttpError(
-        422,
+      throw new Refusal(
+        "invalid",
         pay.named && !pay.network
           ? `Robot ${robot.name} cannot be paid on '${pay.named}' here; it can on: ${payable.map((accepted) => accepted.name).join(", ") || "none"}.`
           : `Robot ${robot.name} has no wallet on the networks this server accepts.`,
@@ -215,7 +216,7 @@ export class ExecuteService {
     outcome: ExecutionOutcome,
     who: ChargedTo,
     after: string,
-  ): Promise<HttpError> {
+  ): Promise<Refusal> {
     await this.uncharged(robot, outcome, who);
     return executionFailed(robot, outcome, after);
   }
@@ -278,9 +279,12 @@ export function executedBody(
 }
 
 /** A robot that failed is the robot's fault, not the caller's: 502/504, with what it said. */
-export function executionFailed(robot: CatalogRobot, outcome: ExecutionOutcome, after: string): HttpError {
+export function executionFailed(robot: CatalogRobot, outcome: ExecutionOutcome, after: string): Refusal {
   if (outcome.status === "success") throw new Error("not a failure");
   if (outcome.status === "timeout")
-    return new HttpError(504, `Robot ${robot.name} did not answer in time (${outcome.error}). ${after}`);
-  return new HttpError(502, `Robot ${robot.name} failed: ${outcome.error}. ${after}`);
+    return new Refusal(
+      "robot_timeout",
+      `Robot ${robot.name} did not answer in time (${outcome.error}). ${after}`,
+    );
+  return new Refusal("robot_failed", `Robot ${robot.name} failed: ${outcome.error}. ${after}`);
 }

@@ -1,5 +1,5 @@
-import { HttpError } from "../http/errors.ts";
 import type { Kv } from "../kv/kv.ts";
+import { Refusal } from "../refusal.ts";
 import type { CatalogRobot } from "../robots/catalog-store.ts";
 import type { ExecutionRecorder } from "./record.ts";
 import {
@@ -36,11 +36,20 @@ export class SessionCalls {
    */
   pays(session: PaymentSession, robot: CatalogRobot, userId: string | undefined): boolean {
     if (session.robotId !== robot.id)
-      throw new HttpError(409, `Session ${session.id} was opened for another robot (${session.robotId}).`);
+      throw new Refusal(
+        "conflict",
+        `Session ${session.id} was opened for another robot (${session.robotId}).`,
+      );
     if (session.userId && session.userId !== userId)
-      throw new HttpError(403, `Session ${session.id} belongs to another account; log in as it to use it.`);
+      throw new Refusal(
+        "forbidden",
+        `Session ${session.id} belongs to another account; log in as it to use it.`,
+      );
     if (session.status === "completed")
-      throw new HttpError(409, `Session ${session.id} was already used for a call; a session pays for one.`);
+      throw new Refusal(
+        "conflict",
+        `Session ${session.id} was already used for a call; a session pays for one.`,
+      );
     return session.status === "paid";
   }
 
@@ -49,7 +58,7 @@ export class SessionCalls {
     // One paid session, one call: a concurrent retry waits for this one's outcome instead of running twice.
     const lock = `execute:session:${session.id}`;
     if (!(await this.kv.claim(lock, this.options.timeoutMs + 5000)))
-      throw new HttpError(409, `Session ${session.id} is being used by another call right now.`);
+      throw new Refusal("conflict", `Session ${session.id} is being used by another call right now.`);
     try {
       const outcome = await this.executions.run(robot, job);
       const who = { userId: session.userId, sessionId: session.id };

@@ -1,11 +1,11 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { isUniqueViolation } from "../db/client.ts";
-import { HttpError } from "../http/errors.ts";
 import { dollarsToBaseUnits, type PaymentNetwork } from "../payments/networks.ts";
 import type { Received, TransferCheck, TransferVerifier } from "../payments/onchain/types.ts";
 import type { SpentTransactions } from "../payments/spent.ts";
 import type { UnmatchedTransfers } from "../payments/unmatched.ts";
+import { Refusal } from "../refusal.ts";
 import type { ExecuteStore, PaymentSession } from "./store.ts";
 
 /** What the transfer flow needs of accounts: the wallet an account proved it holds (SIWE), lower case. */
@@ -75,9 +75,9 @@ export class TransferPayments {
   /** Checks `txSignature` on chain and, if it pays session `sessionId`, marks the session paid. */
   async verify(sessionId: string, txSignature: string): Promise<TransferVerifyResult> {
     if (!this.chains)
-      throw new HttpError(409, "Payments are disabled on this server (PAYMENT_ENABLED=false).");
+      throw new Refusal("conflict", "Payments are disabled on this server (PAYMENT_ENABLED=false).");
     const session = await this.store.get(sessionId);
-    if (!session) throw new HttpError(404, `Payment session ${sessionId} not found.`);
+    if (!session) throw new Refusal("not_found", `Payment session ${sessionId} not found.`);
     const network = this.chains.networks.find((accepted) => accepted.id === session.network);
     const verifier = this.chains.verifiers.get(session.network);
     if (!network || !verifier)

@@ -4,9 +4,26 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import type { ZodError } from "zod";
+import { Refusal, type RefusalKind } from "../refusal.ts";
 import { unavailableDetail } from "./unavailable.ts";
 
-/** A refusal the caller can act on: the status and the sentence that goes into `{"detail": …}`. */
+/** The one place a refusal's kind becomes a status code. */
+export const REFUSAL_STATUS = {
+  malformed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  invalid: 422,
+  robot_failed: 502,
+  unavailable: 503,
+  robot_timeout: 504,
+} as const satisfies Record<RefusalKind, ContentfulStatusCode>;
+
+/**
+ * A refusal only HTTP can word (a body too large, an upgrade required): the status and the sentence that
+ * goes into `{"detail": …}`. Everything else throws a `Refusal`.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
@@ -42,6 +59,7 @@ export function validationHook(
 
 export function errorHandler(logger: Logger): ErrorHandler {
   return (error, c) => {
+    if (error instanceof Refusal) return c.json({ detail: error.detail }, REFUSAL_STATUS[error.kind]);
     if (error instanceof HttpError) return c.json({ detail: error.detail }, error.status);
     if (error instanceof HTTPException) {
       const detail = error.status === 400 ? `Bad request: ${error.message}` : error.message;

@@ -7,8 +7,9 @@ import {
 } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
 import { bearer } from "../auth/routes.ts";
-import { HttpError, validationHook } from "../http/errors.ts";
+import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
+import { Refusal } from "../refusal.ts";
 import type { Caller, RobotCatalog } from "../robots/catalog.ts";
 import type { UnmatchedTransfer, UnmatchedTransfers } from "./unmatched.ts";
 
@@ -85,7 +86,7 @@ export function unmatchedRoutes(unmatched: UnmatchedTransfers, catalog: RobotCat
     .openapi(ownedList, async (c) => {
       const caller = signedIn(c);
       if (caller.role === "user")
-        throw new HttpError(403, "Insufficient permissions: requires robot_owner or admin.");
+        throw new Refusal("forbidden", "Insufficient permissions: requires robot_owner or admin.");
       const query = c.req.valid("query");
       const owned = await catalog.list({ mine: true }, caller);
       const rows = await unmatched.list({ ...listFilter(query), robotIds: owned.map((robot) => robot.id) });
@@ -130,7 +131,7 @@ function listFilter(query: {
 
 async function refundable(unmatched: UnmatchedTransfers, id: string): Promise<UnmatchedTransfer> {
   const row = await unmatched.get(id);
-  if (!row) throw new HttpError(404, `Unmatched transfer ${id} not found.`);
+  if (!row) throw new Refusal("not_found", `Unmatched transfer ${id} not found.`);
   return row;
 }
 
@@ -138,7 +139,10 @@ async function refundable(unmatched: UnmatchedTransfers, id: string): Promise<Un
 async function mayRefund(row: UnmatchedTransfer, caller: Caller, catalog: RobotCatalog): Promise<void> {
   if (caller.role === "admin") return;
   if (!row.robotId)
-    throw new HttpError(403, "Only an admin may mark this transfer refunded: it went to no listed robot.");
+    throw new Refusal(
+      "forbidden",
+      "Only an admin may mark this transfer refunded: it went to no listed robot.",
+    );
   await catalog.getOwned(row.robotId, caller);
 }
 
@@ -148,14 +152,14 @@ async function refund(
   refundTx: string,
 ): Promise<UnmatchedTransfer> {
   if (row.refundedAt)
-    throw new HttpError(
-      409,
+    throw new Refusal(
+      "conflict",
       `Transfer ${row.txHash} was already marked refunded on ${row.refundedAt.toISOString()} by ${row.refundTx}.`,
     );
   const marked = await unmatched.markRefunded(row.id, refundTx, new Date());
   if (!marked)
-    throw new HttpError(
-      409,
+    throw new Refusal(
+      "conflict",
       `Transfer ${row.txHash} cannot be marked refunded now: it was marked meanwhile, or it has just paid a session.`,
     );
   return marked;

@@ -15,7 +15,7 @@ import {
   PAYMENT_IDENTIFIER,
 } from "@x402/extensions/payment-identifier";
 import type { Logger } from "pino";
-import { HttpError } from "../http/errors.ts";
+import { Refusal } from "../refusal.ts";
 import { type NewPayment, type Payment, type PaymentLedger, UNFINISHED } from "./ledger.ts";
 import { type Authorization, MECHANISMS, mechanismOf } from "./mechanisms/index.ts";
 import { type Payees, type PaymentNetwork, payeeOn, priceIn } from "./networks.ts";
@@ -301,8 +301,8 @@ export class X402Payments {
       const resent = earlier.payload === entry.payload && (earlier.validBefore?.getTime() ?? 0) > Date.now();
       if (resent || result.isValid) return { kind: "repeat", payment: earlier };
     } else if (earlier && UNFINISHED.includes(earlier.status)) {
-      throw new HttpError(
-        409,
+      throw new Refusal(
+        "conflict",
         `The purchase with payment identifier ${identifier} is still ${earlier.status}; retry in a moment.`,
       );
     }
@@ -360,9 +360,9 @@ export class X402Payments {
     await this.ledger.refundDue(payment.id, reason);
   }
 
-  #malformed(detail: string): HttpError {
+  #malformed(detail: string): Refusal {
     this.refused("malformed", undefined);
-    return new HttpError(400, detail);
+    return new Refusal("malformed", detail);
   }
 
   #extensions(offer: Offer): Record<string, unknown> {
@@ -384,8 +384,8 @@ export class X402Payments {
       return await call();
     } catch (error) {
       if (error instanceof FacilitatorResponseError || (error as Error).name?.startsWith("Facilitator")) {
-        throw new HttpError(
-          503,
+        throw new Refusal(
+          "unavailable",
           `Payment facilitator unavailable: ${(error as Error).message}. Try again shortly.`,
         );
       }
@@ -398,18 +398,18 @@ export class X402Payments {
 const afterIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The facilitator did not say whether the money moved: the chain will, and recovery asks it. */
-function settlementUnknown(): HttpError {
-  return new HttpError(
-    503,
+function settlementUnknown(): Refusal {
+  return new Refusal(
+    "unavailable",
     "The payment facilitator did not confirm the settlement. Nothing is lost: the purchase completes (or is refunded) once the chain answers; retry with the same payment identifier.",
   );
 }
 
 /** The refusal of a payment that was already used: it is charged once, whatever is sent again. */
-export function alreadyUsed(payment: Payment): HttpError {
+export function alreadyUsed(payment: Payment): Refusal {
   const tx = payment.txHash ? `, tx ${payment.txHash}` : "";
-  return new HttpError(
-    409,
+  return new Refusal(
+    "conflict",
     `This payment authorization was already used (${payment.status}${tx}); a payment is charged once. Sign a new one to buy again.`,
   );
 }

@@ -3,7 +3,7 @@ import type { RobotCreate, RobotResponse, RobotUpdate } from "@robo402/protocol"
 import type { Logger } from "pino";
 import { type Db, isUniqueViolation } from "../db/client.ts";
 import type { Role } from "../db/schema.ts";
-import { HttpError } from "../http/errors.ts";
+import { Refusal } from "../refusal.ts";
 import type {
   CatalogFilter,
   CatalogRobot,
@@ -63,7 +63,7 @@ export class RobotCatalog {
   /** Lists robots for the public (active, not suspended) or, with `mine`, the caller's own. */
   async list(filter: { service?: string; mine?: boolean }, caller?: Caller): Promise<CatalogRobot[]> {
     if (!filter.mine) return this.store.list({ service: filter.service });
-    if (!caller) throw new HttpError(401, "Log in to list your own robots.");
+    if (!caller) throw new Refusal("unauthenticated", "Log in to list your own robots.");
     const query: CatalogFilter = { service: filter.service, includeHidden: true, ownerId: caller.id };
     return this.store.list(query);
   }
@@ -76,7 +76,7 @@ export class RobotCatalog {
   /** The robot `id`; 404 when it does not exist or was deleted. */
   async get(id: string): Promise<CatalogRobot> {
     const robot = await this.store.get(id);
-    if (!robot) throw new HttpError(404, `Robot ${id} not found.`);
+    if (!robot) throw new Refusal("not_found", `Robot ${id} not found.`);
     return robot;
   }
 
@@ -84,7 +84,7 @@ export class RobotCatalog {
   async getOwned(id: string, caller: Caller): Promise<CatalogRobot> {
     const robot = await this.get(id);
     if (!canManage(robot, caller))
-      throw new HttpError(403, "Only this robot's owner or an admin may do that.");
+      throw new Refusal("forbidden", "Only this robot's owner or an admin may do that.");
     return robot;
   }
 
@@ -92,10 +92,10 @@ export class RobotCatalog {
   async create(input: RobotCreate, caller: Caller): Promise<CatalogRobot & { deviceToken?: string }> {
     const kind = robotKind(input.driver);
     if (kind.sells === "time" && !input.host)
-      throw new HttpError(422, `host is required: a ${input.driver} robot is bought by its robot_host.`);
+      throw new Refusal("invalid", `host is required: a ${input.driver} robot is bought by its robot_host.`);
     if (kind.sells === "calls" && input.host)
-      throw new HttpError(
-        422,
+      throw new Refusal(
+        "invalid",
         `host is only for robots sold by time; a ${input.driver} robot is called by its id.`,
       );
     const settings = settingsFor(kind, input.driver, input.settings);
@@ -105,7 +105,10 @@ export class RobotCatalog {
     let endpoint = "";
     if (!device) {
       if (!input.endpoint)
-        throw new HttpError(422, `endpoint is required: the platform calls a ${input.driver} robot there.`);
+        throw new Refusal(
+          "invalid",
+          `endpoint is required: the platform calls a ${input.driver} robot there.`,
+        );
       endpoint = await this.#checked("endpoint", input.endpoint);
     }
     const cameraUrl = input.camera_url ? await this.#checked("camera_url", input.camera_url) : null;
@@ -129,7 +132,7 @@ export class RobotCatalog {
       });
     } catch (error) {
       if (isUniqueViolation(error))
-        throw new HttpError(409, `A robot with host '${input.host}' is already registered.`);
+        throw new Refusal("conflict", `A robot with host '${input.host}' is already registered.`);
       throw error;
     }
     this.logger.info({ robot: robot.id, owner: caller.id, driver: robot.driver }, "robot registered");
@@ -150,7 +153,7 @@ export class RobotCatalog {
     const kind = robotKind(robot.driver);
     if (patch.services) {
       if (kind.sells === "time")
-        throw new HttpError(422, `A ${robot.driver} robot sells '${kind.services.join("', '")}' only.`);
+        throw new Refusal("invalid", `A ${robot.driver} robot sells '${kind.services.join("', '")}' only.`);
       changes.services = patch.services;
     }
     if (patch.settings !== undefined) changes.settings = settingsFor(kind, robot.driver, patch.settings);
@@ -163,7 +166,7 @@ export class RobotCatalog {
     if (patch.camera_url !== undefined)
       changes.cameraUrl = patch.camera_url && (await this.#checked("camera_url", patch.camera_url));
     const updated = await this.store.update(id, withoutUndefined(changes));
-    if (!updated) throw new HttpError(404, `Robot ${id} not found.`);
+    if (!updated) throw new Refusal("not_found", `Robot ${id} not found.`);
     if (updated.host) await this.#changed();
     return updated;
   }
@@ -179,7 +182,7 @@ export class RobotCatalog {
   async suspend(id: string, reason: string | null): Promise<CatalogRobot> {
     await this.get(id);
     const updated = await this.store.update(id, { suspendedAt: new Date(), suspendReason: reason });
-    if (!updated) throw new HttpError(404, `Robot ${id} not found.`);
+    if (!updated) throw new Refusal("not_found", `Robot ${id} not found.`);
     if (updated.host) await this.#changed();
     return updated;
   }
@@ -187,7 +190,7 @@ export class RobotCatalog {
   async unsuspend(id: string): Promise<CatalogRobot> {
     await this.get(id);
     const updated = await this.store.update(id, { suspendedAt: null, suspendReason: null });
-    if (!updated) throw new HttpError(404, `Robot ${id} not found.`);
+    if (!updated) throw new Refusal("not_found", `Robot ${id} not found.`);
     if (updated.host) await this.#changed();
     return updated;
   }
@@ -257,7 +260,7 @@ export class RobotCatalog {
 
   async #checked(field: string, url: string): Promise<string> {
     const verdict = await this.checkUrl(url);
-    if (!verdict.ok) throw new HttpError(422, `${field} refused: ${verdict.reason}`);
+    if (!verdict.ok) throw new Refusal("invalid", `${field} refused: ${verdict.reason}`);
     return verdict.url;
   }
 }
@@ -355,12 +358,12 @@ function settingsFor(kind: RobotKind, name: string, settings: unknown): Record<s
   if (parsed.success) return parsed.data as Record<string, unknown> | null;
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? `settings.${issue.path.join(".")}` : "settings";
-  throw new HttpError(422, `${where} refused for a ${name} robot: ${issue?.message ?? "invalid"}`);
+  throw new Refusal("invalid", `${where} refused for a ${name} robot: ${issue?.message ?? "invalid"}`);
 }
 
 function refuseRegistration(kind: RobotKind, registration: Registration): void {
   const reason = kind.checkRegistration(registration);
-  if (reason) throw new HttpError(422, reason);
+  if (reason) throw new Refusal("invalid", reason);
 }
 
 /** PostgreSQL's numeric(20,6) reads "0.050000"; people read "0.05". */

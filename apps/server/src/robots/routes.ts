@@ -13,8 +13,9 @@ import { stream } from "hono/streaming";
 import type { ControlAuth } from "../access/identity.ts";
 import type { AccessService } from "../access/service.ts";
 import { maskWallet } from "../access/wallet.ts";
-import { HttpError, validationHook } from "../http/errors.ts";
+import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
+import { Refusal } from "../refusal.ts";
 import type { Frame } from "./camera.ts";
 import type { RobotService } from "./service.ts";
 
@@ -124,8 +125,8 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
       },
       (result, c): undefined => {
         if (result.success) return undefined;
-        throw new HttpError(
-          404,
+        throw new Refusal(
+          "not_found",
           `Unknown motor command '${c.req.param("command")}'. Use one of: ${MOTOR_COMMANDS.join(", ")}.`,
         );
       },

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { MOTOR_COMMANDS, type MotorCommand, type Velocity } from "@robo402/protocol";
 import type { Logger } from "pino";
-import { HttpError } from "../http/errors.ts";
+import { Refusal } from "../refusal.ts";
 import { BoardBreaker, type BreakerOptions, guardDriver } from "./breaker.ts";
 import { CameraFeed, type CameraOptions, type CameraShare, type Frame } from "./camera.ts";
 import { RobotBadAnswerError, type RobotDriver, type RobotInfo, RobotUnavailableError } from "./driver.ts";
@@ -47,7 +47,7 @@ export class RobotService extends EventEmitter<RobotEvents> {
   /** The registered robot named `host`; anything else is refused before any request leaves. */
   find(host: string): RobotEntry {
     const entry = this.lookup(host);
-    if (!entry) throw new HttpError(404, `Robot '${host}' is not registered.`);
+    if (!entry) throw new Refusal("not_found", `Robot '${host}' is not registered.`);
     return entry;
   }
 
@@ -81,9 +81,15 @@ export class RobotService extends EventEmitter<RobotEvents> {
     const listing = entry.listing;
     if (!listing) return;
     if (listing.suspended)
-      throw new HttpError(403, `Robot '${entry.id}' is suspended by an administrator and cannot be bought.`);
+      throw new Refusal(
+        "forbidden",
+        `Robot '${entry.id}' is suspended by an administrator and cannot be bought.`,
+      );
     if (listing.status !== "active")
-      throw new HttpError(503, `Robot '${entry.id}' is ${listing.status}; it cannot be bought right now.`);
+      throw new Refusal(
+        "unavailable",
+        `Robot '${entry.id}' is ${listing.status}; it cannot be bought right now.`,
+      );
   }
 
   /**
@@ -130,8 +136,8 @@ export class RobotService extends EventEmitter<RobotEvents> {
   command(entry: RobotEntry, command: MotorCommand, session?: string): Promise<void> {
     const driver = this.#driver(entry);
     if (driver.velocity && command !== "stop")
-      throw new HttpError(
-        422,
+      throw new Refusal(
+        "invalid",
         `Robot '${entry.id}' takes velocity commands, not '${command}': POST /api/v1/robot/velocity with {"linear", "angular"}, each from -1 to 1 (or GET /api/v1/robot/motor/stop).`,
       );
     return this.#drive(entry, driver, command, session);
@@ -141,8 +147,8 @@ export class RobotService extends EventEmitter<RobotEvents> {
   velocity(entry: RobotEntry, velocity: Velocity, session?: string): Promise<void> {
     const driver = this.#driver(entry);
     if (!driver.velocity)
-      throw new HttpError(
-        422,
+      throw new Refusal(
+        "invalid",
         `Robot '${entry.id}' takes motor commands, not a velocity: GET /api/v1/robot/motor/{${MOTOR_COMMANDS.join("|")}}.`,
       );
     return this.#drive(entry, driver, velocity, session);
@@ -157,10 +163,10 @@ export class RobotService extends EventEmitter<RobotEvents> {
     try {
       await this.motion.drive(entry.id, driver, command, session, driver.deadmanMs);
     } catch (error) {
-      if (error instanceof RobotUnavailableError) throw new HttpError(503, `Robot ${error.message}`);
+      if (error instanceof RobotUnavailableError) throw new Refusal("unavailable", `Robot ${error.message}`);
       if (error instanceof SessionEndedError)
-        throw new HttpError(
-          409,
+        throw new Refusal(
+          "conflict",
           "This session has ended (released, expired or replaced); buy a new one to drive.",
         );
       throw error;
@@ -181,8 +187,8 @@ export class RobotService extends EventEmitter<RobotEvents> {
       return await this.camera(entry).frame();
     } catch (error) {
       // The camera answered, but not with a picture: the platform's upstream is at fault, not down.
-      throw new HttpError(
-        error instanceof RobotBadAnswerError ? 502 : 503,
+      throw new Refusal(
+        error instanceof RobotBadAnswerError ? "robot_failed" : "unavailable",
         `Robot ${(error as Error).message}`,
       );
     }

@@ -8,6 +8,7 @@ import type { AuthEnv } from "../../auth/middleware.ts";
 import { signedIn } from "../../auth/middleware.ts";
 import { HttpError, validationHook } from "../../http/errors.ts";
 import { errors, json } from "../../http/openapi.ts";
+import { Refusal } from "../../refusal.ts";
 import type { Caller } from "../catalog.ts";
 import type { CatalogRobot } from "../catalog-store.ts";
 import { robotKind } from "../drivers/index.ts";
@@ -42,15 +43,15 @@ export function linkRoutes(
           { address: address(c), reason: token ? "unknown device token" : "no device token" },
           "robot link refused",
         );
-        throw new HttpError(
-          401,
+        throw new Refusal(
+          "unauthenticated",
           token ? REFUSED : "Send the robot's device token as Authorization: Bearer <token>.",
         );
       }
       if (robot.suspended) {
         logger.warn({ address: address(c), robot: robot.host }, "robot link refused: robot suspended");
-        throw new HttpError(
-          403,
+        throw new Refusal(
+          "forbidden",
           `Robot '${robot.host}' is suspended by an administrator; its link is refused.`,
         );
       }
@@ -133,8 +134,8 @@ export function deviceTokenRoutes(
     const caller = signedIn(c);
     const robot = await getOwned(c.req.valid("param").id, caller);
     if (!dialsIn(robotKind(robot.driver)) || !robot.host)
-      throw new HttpError(
-        422,
+      throw new Refusal(
+        "invalid",
         `Robot ${robot.id} is reached over HTTP; only a robot registered with driver "link" has a device token.`,
       );
     const token = await tokens.rotate(robot.id);
