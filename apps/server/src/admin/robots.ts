@@ -1,9 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RobotCatalogResponse, RobotResponse } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
-import { bearer } from "../auth/routes.ts";
 import { validationHook } from "../http/errors.ts";
-import { errors, json } from "../http/openapi.ts";
+import { bearer, errors, json } from "../http/openapi.ts";
 import {
   type LinkPresence,
   linkedAmong,

@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RoleUpdateRequest, UserListQuery, UserListResponse, UserResponse } from "@robo402/protocol";
 import { type AuthEnv, authenticate, requireRole } from "../auth/middleware.ts";
-import { bearer, describeBearer, userResponse } from "../auth/routes.ts";
 import type { AuthService } from "../auth/service.ts";
+import { userResponse } from "../auth/user-response.ts";
 import { validationHook } from "../http/errors.ts";
-import { errors, json } from "../http/openapi.ts";
+import { bearer, describeBearer, errors, json } from "../http/openapi.ts";
 
 /** What every admin route may refuse. */
 export const adminErrors = errors({

@@ -9,22 +9,10 @@ import {
   WalletNonceResponse,
 } from "@robo402/protocol";
 import { validationHook } from "../http/errors.ts";
-import { errors, json } from "../http/openapi.ts";
+import { bearer, describeBearer, errors, json } from "../http/openapi.ts";
 import { type AuthEnv, authenticate, requireUser, signedIn } from "./middleware.ts";
 import type { AuthService, SignedIn } from "./service.ts";
-import type { User } from "./store.ts";
-
-/** The account as every route shows it (the plan's snake_case). */
-export function userResponse(user: User): UserResponse {
-  return {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    wallet_address: user.walletAddress,
-    total_spent: user.totalSpent,
-    created_at: user.createdAt.toISOString(),
-  };
-}
+import { userResponse } from "./user-response.ts";
 
 const tokenResponse = (signed: SignedIn): TokenResponse => ({
   access_token: signed.token,
@@ -37,18 +25,6 @@ const body = <T extends Parameters<typeof json>[0]>(schema: T) => ({
   body: { content: { "application/json": { schema } }, required: true },
 });
 
-/** The `security` of a route that takes an access token. */
-export const bearer = [{ bearerAuth: [] }];
-
-/** Describes `bearerAuth` in the OpenAPI document of `app` (and of any app it is routed into). */
-export function describeBearer(app: OpenAPIHono<AuthEnv>) {
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-    type: "http",
-    scheme: "bearer",
-    bearerFormat: "JWT",
-    description: "The access_token from POST /api/auth/register or /api/auth/login",
-  });
-}
 const tokenErrors = errors({
   401: "Token missing, malformed, expired or wrongly signed (the detail says which)",
 });

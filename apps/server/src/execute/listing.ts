@@ -6,9 +6,8 @@ import {
   PaymentListResponse,
 } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
-import { bearer } from "../auth/routes.ts";
 import { validationHook } from "../http/errors.ts";
-import { errors, json } from "../http/openapi.ts";
+import { bearer, errors, json } from "../http/openapi.ts";
 import { Refusal } from "../refusal.ts";
 import type { Caller, RobotCatalog } from "../robots/catalog.ts";
 import { executionJson, paymentJson } from "./json.ts";
