@@ -49,7 +49,7 @@ const SESSION_MINUTES = 60;
 const WARMUP_CALLS = 500;
 
 /**
- * Ops/s of `auth.controller` (the motor route's session and lock check) for a paid-mode bearer token and
+ * Ops/s of `auth.heldRobot` (the motor route's session and lock check) for a paid-mode bearer token and
  * a free-mode `X-Wallet-Address`, cached and uncached; the two sides take `rounds` turns of `roundMs`.
  */
 export async function measureSessionChecks(options: {
@@ -110,10 +110,10 @@ export async function measureSessionChecks(options: {
   }
 }
 
-/** One session check as the motor route makes it: a request through Hono into `auth.controller`. */
+/** One session check as the motor route makes it: a request through Hono into `auth.heldRobot`. */
 function checker(auth: ControlAuth, headers: Record<string, string>): () => Promise<void> {
   const app = new Hono().get("/check", async (c) => {
-    const { robot } = await auth.controller(c);
+    const { robot } = await auth.heldRobot(c);
     return c.text(robot.id);
   });
   return async () => {

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { SignInOrigins } from "../auth/origins.ts";
 import type { Kv } from "../kv/index.ts";
 import { Refusal } from "../refusal.ts";
-import type { AccessService, Controller } from "./service.ts";
+import type { AccessService, HeldRobot } from "./service.ts";
 import type { AccessSession } from "./store.ts";
 
 /** Who is calling: the session a request speaks for. One implementation per payment mode. */
@@ -11,12 +11,12 @@ export interface ControlAuth {
   /** The caller's live session, if any; refuses (401) a request that carries no credentials at all. */
   session(c: Context): Promise<AccessSession | undefined>;
   /** The caller's live session and robot; 401 without credentials, 403 without a session. */
-  controller(c: Context): Promise<Controller>;
+  heldRobot(c: Context): Promise<HeldRobot>;
   /**
-   * Like `controller`, for the camera stream only: an <img> cannot send headers, so the credential may
+   * Like `heldRobot`, for the camera stream only: an <img> cannot send headers, so the credential may
    * come as `?token=` (paid) or `?wallet=` (free) instead. Nowhere else, since URLs end up in logs.
    */
-  streamController(c: Context): Promise<Controller>;
+  streamHeldRobot(c: Context): Promise<HeldRobot>;
 }
 
 /**
@@ -25,20 +25,20 @@ export interface ControlAuth {
  */
 export function walletHeaderAuth(access: AccessService): ControlAuth {
   const wallet = (c: Context) => c.req.header("x-wallet-address")?.trim() || undefined;
-  const controller = async (caller: string | undefined) => {
+  const heldBy = async (caller: string | undefined) => {
     if (!caller)
       throw new Refusal("unauthenticated", "Wallet address required. Include X-Wallet-Address header.");
     const session = await access.forWallet(caller);
     if (!session) throw new Refusal("forbidden", "No active session. Purchase access first.");
-    return access.controller(session);
+    return access.heldRobot(session);
   };
   return {
     session: async (c) => {
       const caller = wallet(c);
       return caller ? access.forWallet(caller) : undefined;
     },
-    controller: (c) => controller(wallet(c)),
-    streamController: (c) => controller(wallet(c) ?? (c.req.query("wallet")?.trim() || undefined)),
+    heldRobot: (c) => heldBy(wallet(c)),
+    streamHeldRobot: (c) => heldBy(wallet(c) ?? (c.req.query("wallet")?.trim() || undefined)),
   };
 }
 
@@ -105,12 +105,12 @@ export function paidAuth(access: AccessService, options: PaidAuthOptions): Contr
   };
   return {
     session: resolve,
-    controller: async (c) => access.controller(await resolve(c)),
-    streamController: async (c) => {
+    heldRobot: async (c) => access.heldRobot(await resolve(c)),
+    streamHeldRobot: async (c) => {
       const token = c.req.query("token");
       const fromQuery =
         token !== undefined && !c.req.header("authorization") && !c.req.header("sign-in-with-x");
-      return access.controller(fromQuery ? await byToken(`Bearer ${token}`) : await resolve(c));
+      return access.heldRobot(fromQuery ? await byToken(`Bearer ${token}`) : await resolve(c));
     },
   };
 }

@@ -102,7 +102,7 @@ export function accessRoutes(
       ),
     )
     .openapi(release, async (c) => {
-      const { session } = await auth.controller(c);
+      const { session } = await auth.heldRobot(c);
       const ended = await access.release(session);
       return c.json({ status: "released" as const, robot_host: ended.robotId }, 200);
     });

@@ -22,7 +22,8 @@ export interface AccessEvents {
   ended: [session: AccessSession];
 }
 
-export interface Controller {
+/** A live session and the robot it holds: what a command, a frame or a stream is sent on behalf of. */
+export interface HeldRobot {
   readonly session: AccessSession;
   readonly robot: RobotEntry;
 }
@@ -193,7 +194,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
   }
 
   /** The robot a live session drives. */
-  controller(session: AccessSession): Controller {
+  heldRobot(session: AccessSession): HeldRobot {
     return { session, robot: this.robots.find(session.robotId) };
   }
 

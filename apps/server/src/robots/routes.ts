@@ -119,7 +119,7 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
       motor,
       async (c) => {
         const { command } = c.req.valid("param");
-        const { robot, session } = await auth.controller(c);
+        const { robot, session } = await auth.heldRobot(c);
         await robots.command(robot, command, session.id);
         return c.json({ status: "ok" as const, command }, 200);
       },
@@ -133,12 +133,12 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
     )
     .openapi(velocity, async (c) => {
       const speeds = c.req.valid("json");
-      const { robot, session } = await auth.controller(c);
+      const { robot, session } = await auth.heldRobot(c);
       await robots.velocity(robot, speeds, session.id);
       return c.json({ status: "ok" as const, velocity: speeds }, 200);
     })
     .openapi(frame, async (c) => {
-      const { robot } = await auth.controller(c);
+      const { robot } = await auth.heldRobot(c);
       const { jpeg } = await robots.frame(robot);
       return c.body(jpeg as Uint8Array<ArrayBuffer>, 200, {
         "content-type": "image/jpeg",
@@ -146,7 +146,7 @@ export function robotRoutes(robots: RobotService, access: AccessService, auth: C
       });
     })
     .openapi(cameraStream, async (c) => {
-      const { robot, session } = await auth.streamController(c);
+      const { robot, session } = await auth.streamHeldRobot(c);
       const feed = robots.camera(robot);
       c.header("content-type", `multipart/x-mixed-replace; boundary=${BOUNDARY}`);
       c.header("cache-control", "no-store");
