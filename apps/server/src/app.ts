@@ -29,7 +29,7 @@ import { ExecutionRecorder } from "./execute/record.ts";
 import { executeRoutes } from "./execute/routes.ts";
 import { ExecuteService } from "./execute/service.ts";
 import { SessionCalls } from "./execute/session-call.ts";
-import type { PaymentSession } from "./execute/store.ts";
+import type { CallQuote } from "./execute/store.ts";
 import { ExecuteStore } from "./execute/store.ts";
 import { TransferPayments } from "./execute/transfer-verify.ts";
 import { bodyLimit } from "./http/body-limit.ts";
@@ -126,7 +126,7 @@ async function answers(url: string, init: RequestInit = {}): Promise<void> {
   if (!response.ok) throw new Error(`answered ${response.status}`);
 }
 
-function recentPayment(session: PaymentSession) {
+function recentPayment(session: CallQuote) {
   const { id, amount, currency, payer, tx_signature, service, status, paid_at } = paymentJson(session);
   return { session_id: id, amount, currency, payer, tx_signature, service, status, paid_at };
 }

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import type { PaymentSessionStatus } from "../src/db/schema.ts";
+import type { CallQuoteStatus } from "../src/db/schema.ts";
 import { errorHandler } from "../src/http/errors.ts";
 import { openPubSub, type PubSub } from "../src/kv/index.ts";
 import { SessionEvents } from "../src/realtime/events.ts";
@@ -23,11 +23,11 @@ afterEach(async () => {
 
 /** The payment sessions' stored statuses, standing in for the database the lead's service reads. */
 class Sessions {
-  readonly statuses = new Map<string, PaymentSessionStatus>();
+  readonly statuses = new Map<string, CallQuoteStatus>();
   /** Ids whose status a socket has read: by then it is subscribed to their changes. */
   readonly asked: string[] = [];
 
-  add(status: PaymentSessionStatus): string {
+  add(status: CallQuoteStatus): string {
     const id = randomUUID();
     this.statuses.set(id, status);
     return id;

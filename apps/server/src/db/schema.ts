@@ -197,11 +197,15 @@ export const robots = pgTable(
 export type RobotRow = typeof robots.$inferSelect;
 
 // pending → paid (verified on chain, or settled by x402) → completed (its execution succeeded); or expired.
-export const PAYMENT_SESSION_STATUSES = ["pending", "paid", "completed", "expired"] as const;
-export type PaymentSessionStatus = (typeof PAYMENT_SESSION_STATUSES)[number];
+export const CALL_QUOTE_STATUSES = ["pending", "paid", "completed", "expired"] as const;
+export type CallQuoteStatus = (typeof CALL_QUOTE_STATUSES)[number];
 
-/** One pay-per-call purchase: the 402's offer, then the proof of payment and what it bought. */
-export const paymentSessions = pgTable(
+/**
+ * One pay-per-call purchase: the 402's quote, then the proof of payment and what it bought. The table
+ * keeps the second plan's name (and its API lists these under /api/payments); in code it is a call quote,
+ * because a payment here is a row of the ledger (`payments`).
+ */
+export const callQuotes = pgTable(
   "payment_sessions",
   {
     id: uuid("id").primaryKey().defaultRandom(),
@@ -216,7 +220,7 @@ export const paymentSessions = pgTable(
     network: varchar("network", { length: 100 }).notNull(),
     asset: varchar("asset", { length: 255 }).notNull(),
     recipientAddress: varchar("recipient_address", { length: 255 }).notNull(),
-    status: varchar("status", { length: 50, enum: PAYMENT_SESSION_STATUSES }).notNull().default("pending"),
+    status: varchar("status", { length: 50, enum: CALL_QUOTE_STATUSES }).notNull().default("pending"),
     /** The paying transaction; unique, so one transfer never pays two sessions. */
     txSignature: varchar("tx_signature", { length: 255 }),
     payer: varchar("payer", { length: 255 }),
@@ -233,7 +237,7 @@ export const paymentSessions = pgTable(
     uniqueIndex("payment_sessions_tx").on(t.network, t.txSignature),
   ],
 );
-export type PaymentSessionRow = typeof paymentSessions.$inferSelect;
+export type CallQuoteRow = typeof callQuotes.$inferSelect;
 
 export const EXECUTION_STATUSES = ["success", "failed", "timeout"] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
@@ -242,7 +246,7 @@ export const executionLogs = pgTable(
   "execution_logs",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    sessionId: uuid("session_id").references(() => paymentSessions.id),
+    sessionId: uuid("session_id").references(() => callQuotes.id),
     robotId: uuid("robot_id")
       .notNull()
       .references(() => robots.id),
@@ -292,7 +296,7 @@ export const unmatchedTransfers = pgTable(
     /** The refusal's code (`unproven_payer`, `amount_too_low`, `too_old`…) and its sentence. */
     code: text("code").notNull(),
     reason: text("reason").notNull(),
-    paymentSessionId: uuid("payment_session_id").references(() => paymentSessions.id),
+    paymentSessionId: uuid("payment_session_id").references(() => callQuotes.id),
     robotId: uuid("robot_id").references(() => robots.id),
     createdAt: instant("created_at").notNull().defaultNow(),
     refundedAt: instant("refunded_at"),

@@ -1,9 +1,9 @@
 import type { ExecutionLogResponse, PaymentSessionResponse } from "@robo402/protocol";
 import type { z } from "zod";
 import { trimDecimal } from "../robots/catalog.ts";
-import type { ExecutionLog, PaymentSession } from "./store.ts";
+import type { CallQuote, ExecutionLog } from "./store.ts";
 
-export function paymentJson(session: PaymentSession): z.infer<typeof PaymentSessionResponse> {
+export function paymentJson(session: CallQuote): z.infer<typeof PaymentSessionResponse> {
   return {
     id: session.id,
     user_id: session.userId,

@@ -20,6 +20,7 @@ const listErrors = errors({
   403: "scope=owned needs a robot owner or admin, scope=all an admin",
 });
 
+// The second plan's path and fields, kept for its clients: what it lists are call quotes (CallQuote).
 const payments = createRoute({
   method: "get",
   path: "/payments",

@@ -2,7 +2,7 @@ import type { Db } from "../db/client.ts";
 import type { RobotCatalog } from "../robots/catalog.ts";
 import type { CatalogRobot } from "../robots/catalog-store.ts";
 import type { ExecutionOutcome } from "./executor.ts";
-import type { ExecuteStore, PaymentSession } from "./store.ts";
+import type { CallQuote, ExecuteStore } from "./store.ts";
 
 /** What execution needs of accounts (the auth domain's service). */
 export interface Accounts {
@@ -16,7 +16,7 @@ export interface Accounts {
 export interface ChargedTo {
   readonly userId: string | null;
   readonly sessionId?: string;
-  readonly charged: PaymentSession | undefined;
+  readonly charged: CallQuote | undefined;
 }
 
 /**

@@ -8,14 +8,14 @@ import type { CatalogRobot } from "../robots/catalog-store.ts";
 import { robotKind } from "../robots/drivers/index.ts";
 import type { ExecutionOutcome } from "./executor.ts";
 import type { ChargedTo, ExecutionRecorder } from "./record.ts";
-import type { ExecuteStore, ExecutionFilter, ExecutionLog, PaymentSession, SessionFilter } from "./store.ts";
+import type { CallQuote, ExecuteStore, ExecutionFilter, ExecutionLog, SessionFilter } from "./store.ts";
 
 /** Calls a robot's service: the executor bound to its timeout, size limit and (for owners' robots) SSRF guard. */
 export type RunService = (robot: CatalogRobot, request: Job) => Promise<ExecutionOutcome>;
 
 /** Where a session's status changes are announced (the `/ws/session/{id}` sockets listen). */
 export interface SessionAnnouncer {
-  publish(sessionId: string, status: PaymentSession["status"]): Promise<void>;
+  publish(sessionId: string, status: CallQuote["status"]): Promise<void>;
 }
 
 export interface ExecuteOptions {
@@ -94,14 +94,14 @@ export class ExecuteService {
   }
 
   /** A session's status as a watcher sees it (pending past its time reads as expired). */
-  async status(sessionId: string): Promise<PaymentSession["status"] | undefined> {
+  async status(sessionId: string): Promise<CallQuote["status"] | undefined> {
     const session = await this.store.get(sessionId);
     if (!session) return undefined;
     if (session.status === "pending" && session.expiresAt <= new Date()) return "expired";
     return session.status;
   }
 
-  sessions(filter: SessionFilter): Promise<PaymentSession[]> {
+  sessions(filter: SessionFilter): Promise<CallQuote[]> {
     return this.store.sessions(filter);
   }
 
@@ -110,7 +110,7 @@ export class ExecuteService {
   }
 
   /** A robot's latest paid calls, for its metrics. */
-  recentPayments(robotId: string): Promise<PaymentSession[]> {
+  recentPayments(robotId: string): Promise<CallQuote[]> {
     return this.store.sessions({ robotId, status: ["paid", "completed"], limit: 10, offset: 0 });
   }
 
@@ -129,7 +129,7 @@ export class ExecuteService {
   }
 
   /** The payment session a request names in X-Session-ID (404 when there is none). */
-  async session(id: string): Promise<PaymentSession> {
+  async session(id: string): Promise<CallQuote> {
     const session = await this.store.get(id);
     if (!session) throw new Refusal("not_found", `Payment session ${id} not found.`);
     return session;
@@ -144,7 +144,7 @@ export class ExecuteService {
     job: Job,
     caller: Caller | undefined,
     pay: { payer: string | null; network?: string; named?: string },
-  ): Promise<PaymentSession> {
+  ): Promise<CallQuote> {
     const payees = payeesOf(robot);
     const payable = this.#networks().filter((network) => payeeOn(network, payees));
     const network = pay.network
@@ -176,7 +176,7 @@ export class ExecuteService {
   }
 
   /** The second plan's 402 fields and headers for `session`, to stand beside x402's. */
-  plan402(robot: CatalogRobot, session: PaymentSession) {
+  plan402(robot: CatalogRobot, session: CallQuote) {
     const network = this.#networks().find((accepted) => accepted.id === session.network);
     if (!network) throw new Error(`session ${session.id} is on a network that is not accepted`);
     const amount = trimDecimal(session.amount);
@@ -233,7 +233,7 @@ export class ExecuteService {
   async charged(
     robot: CatalogRobot,
     job: Job,
-    session: PaymentSession,
+    session: CallQuote,
     outcome: ExecutionOutcome & { status: "success" },
     paid: { txHash: string; payer: string; userId: string | null },
   ): Promise<ExecutedBody> {

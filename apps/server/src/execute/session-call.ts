@@ -9,7 +9,7 @@ import {
   type Job,
   type SessionAnnouncer,
 } from "./service.ts";
-import type { ExecuteStore, PaymentSession } from "./store.ts";
+import type { CallQuote, ExecuteStore } from "./store.ts";
 
 export interface SessionCallOptions {
   /** Longest a service may run; a paid session is held this long (plus a margin) against a second use. */
@@ -34,7 +34,7 @@ export class SessionCalls {
    * Whether `session` pays this call: true when it is paid and unused; false when it is not paid yet.
    * 409 for another robot or a session already used, 403 for another account's session.
    */
-  pays(session: PaymentSession, robot: CatalogRobot, userId: string | undefined): boolean {
+  pays(session: CallQuote, robot: CatalogRobot, userId: string | undefined): boolean {
     if (session.robotId !== robot.id)
       throw new Refusal(
         "conflict",
@@ -54,7 +54,7 @@ export class SessionCalls {
   }
 
   /** Runs the call a paid session bought; a failed call leaves the session paid, to retry with. */
-  async call(robot: CatalogRobot, job: Job, session: PaymentSession): Promise<ExecutedBody> {
+  async call(robot: CatalogRobot, job: Job, session: CallQuote): Promise<ExecutedBody> {
     // One paid session, one call: a concurrent retry waits for this one's outcome instead of running twice.
     const lock = `execute:session:${session.id}`;
     if (!(await this.kv.claim(lock, this.options.timeoutMs + 5000)))

@@ -1,20 +1,20 @@
 import { and, desc, eq, inArray, lte, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import {
+  type CallQuoteRow,
+  type CallQuoteStatus,
+  callQuotes,
   type ExecutionLogRow,
   type ExecutionStatus,
   executionLogs,
-  type PaymentSessionRow,
-  type PaymentSessionStatus,
-  paymentSessions,
 } from "../db/schema.ts";
 
-export type PaymentSession = PaymentSessionRow;
-export type NewPaymentSession = typeof paymentSessions.$inferInsert;
+export type CallQuote = CallQuoteRow;
+export type NewCallQuote = typeof callQuotes.$inferInsert;
 export type ExecutionLog = ExecutionLogRow;
 
 export interface SessionFilter {
-  readonly status?: PaymentSessionStatus | readonly PaymentSessionStatus[];
+  readonly status?: CallQuoteStatus | readonly CallQuoteStatus[];
   readonly robotId?: string;
   readonly userId?: string;
   /** Only sessions of these robots (an owner's, as the catalog lists them). */
@@ -38,16 +38,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class ExecuteStore {
   constructor(private readonly db: Db) {}
 
-  async open(session: NewPaymentSession): Promise<PaymentSession> {
-    const [row] = await this.db.insert(paymentSessions).values(session).returning();
+  async open(session: NewCallQuote): Promise<CallQuote> {
+    const [row] = await this.db.insert(callQuotes).values(session).returning();
     if (!row) throw new Error("insert returned no payment session");
     return row;
   }
 
   /** The session `id` names; undefined for none, or for an id that is not a UUID (never sent to the database). */
-  async get(id: string): Promise<PaymentSession | undefined> {
+  async get(id: string): Promise<CallQuote | undefined> {
     if (!UUID.test(id)) return undefined;
-    const [row] = await this.db.select().from(paymentSessions).where(eq(paymentSessions.id, id));
+    const [row] = await this.db.select().from(callQuotes).where(eq(callQuotes.id, id));
     return row;
   }
 
@@ -59,18 +59,18 @@ export class ExecuteStore {
     id: string,
     payment: { txSignature: string; payer: string; paidAt: Date },
     db: Db = this.db,
-  ): Promise<PaymentSession | undefined> {
+  ): Promise<CallQuote | undefined> {
     const [row] = await db
-      .update(paymentSessions)
+      .update(callQuotes)
       .set({ status: "paid", ...payment })
-      .where(and(eq(paymentSessions.id, id), eq(paymentSessions.status, "pending")))
+      .where(and(eq(callQuotes.id, id), eq(callQuotes.status, "pending")))
       .returning();
     return row;
   }
 
   /** paid → completed: what was bought has been delivered. */
   async complete(id: string, db: Db = this.db): Promise<void> {
-    await db.update(paymentSessions).set({ status: "completed" }).where(eq(paymentSessions.id, id));
+    await db.update(callQuotes).set({ status: "completed" }).where(eq(callQuotes.id, id));
   }
 
   async log(entry: typeof executionLogs.$inferInsert, db: Db = this.db): Promise<ExecutionLog> {
@@ -82,25 +82,25 @@ export class ExecuteStore {
   /** Ends pending sessions whose time is up; returns their ids (each is expired by exactly one caller). */
   async expire(now: Date): Promise<string[]> {
     const rows = await this.db
-      .update(paymentSessions)
+      .update(callQuotes)
       .set({ status: "expired" })
-      .where(and(eq(paymentSessions.status, "pending"), lte(paymentSessions.expiresAt, now)))
-      .returning({ id: paymentSessions.id });
+      .where(and(eq(callQuotes.status, "pending"), lte(callQuotes.expiresAt, now)))
+      .returning({ id: callQuotes.id });
     return rows.map((row) => row.id);
   }
 
-  async sessions(filter: SessionFilter): Promise<PaymentSession[]> {
+  async sessions(filter: SessionFilter): Promise<CallQuote[]> {
     const conditions: (SQL | undefined)[] = [
-      filter.status ? inArray(paymentSessions.status, [filter.status].flat()) : undefined,
-      filter.robotId ? eq(paymentSessions.robotId, filter.robotId) : undefined,
-      filter.userId ? eq(paymentSessions.userId, filter.userId) : undefined,
-      filter.robotIds && inArray(paymentSessions.robotId, [...filter.robotIds]),
+      filter.status ? inArray(callQuotes.status, [filter.status].flat()) : undefined,
+      filter.robotId ? eq(callQuotes.robotId, filter.robotId) : undefined,
+      filter.userId ? eq(callQuotes.userId, filter.userId) : undefined,
+      filter.robotIds && inArray(callQuotes.robotId, [...filter.robotIds]),
     ];
     return this.db
       .select()
-      .from(paymentSessions)
+      .from(callQuotes)
       .where(and(...conditions))
-      .orderBy(desc(paymentSessions.createdAt), desc(paymentSessions.id))
+      .orderBy(desc(callQuotes.createdAt), desc(callQuotes.id))
       .limit(filter.limit)
       .offset(filter.offset);
   }

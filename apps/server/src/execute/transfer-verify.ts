@@ -6,7 +6,7 @@ import type { Received, TransferCheck, TransferVerifier } from "../payments/onch
 import type { SpentTransactions } from "../payments/spent.ts";
 import type { UnmatchedTransfers } from "../payments/unmatched.ts";
 import { Refusal } from "../refusal.ts";
-import type { ExecuteStore, PaymentSession } from "./store.ts";
+import type { CallQuote, ExecuteStore } from "./store.ts";
 
 /** What the transfer flow needs of accounts: the wallet an account proved it holds (SIWE), lower case. */
 export interface LinkedWallets {
@@ -117,7 +117,7 @@ export class TransferPayments {
       return closed;
     }
 
-    let paid: PaymentSession;
+    let paid: CallQuote;
     try {
       const outcome = await this.store.transaction((db) => this.#claim(db, session, check));
       if (outcome.kind !== "paid") return outcome.refusal;
@@ -139,9 +139,9 @@ export class TransferPayments {
   /** One database transaction: the transaction's one use claimed, the session paid, its unmatched record gone. */
   async #claim(
     db: Db,
-    session: PaymentSession,
+    session: CallQuote,
     check: TransferCheck & { ok: true },
-  ): Promise<{ kind: "paid"; session: PaymentSession } | { kind: "refused"; refusal: TransferVerifyResult }> {
+  ): Promise<{ kind: "paid"; session: CallQuote } | { kind: "refused"; refusal: TransferVerifyResult }> {
     const record = await this.unmatched.lock(session.network, check.txHash, db);
     if (record?.refundedAt)
       return {
@@ -170,7 +170,7 @@ export class TransferPayments {
 
   /** Money that reached the robot's wallet, was refused and stays there: recorded for a refund. */
   async #record(
-    session: PaymentSession,
+    session: CallQuote,
     code: TransferRefusalCode,
     reason: string,
     received: Received | undefined,
@@ -202,7 +202,7 @@ export class TransferPayments {
 }
 
 /** Why a session takes no payment any more (paid by another transaction, or expired); undefined if it does. */
-function closedReason(session: PaymentSession): (TransferVerifyResult & { verified: false }) | undefined {
+function closedReason(session: CallQuote): (TransferVerifyResult & { verified: false }) | undefined {
   if (session.status === "paid" || session.status === "completed")
     return {
       verified: false,

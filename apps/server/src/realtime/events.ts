@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
 import { z } from "zod";
-import { PAYMENT_SESSION_STATUSES, type PaymentSessionStatus } from "../db/schema.ts";
+import { CALL_QUOTE_STATUSES, type CallQuoteStatus } from "../db/schema.ts";
 import type { PubSub } from "../kv/index.ts";
 
-const Status = z.enum(PAYMENT_SESSION_STATUSES);
+const Status = z.enum(CALL_QUOTE_STATUSES);
 
 /**
  * A payment session's status changes, told to every server process (through Redis when there are
@@ -15,15 +15,12 @@ export class SessionEvents {
     private readonly logger: Logger,
   ) {}
 
-  publish(sessionId: string, status: PaymentSessionStatus): Promise<void> {
+  publish(sessionId: string, status: CallQuoteStatus): Promise<void> {
     return this.pubsub.publish(channel(sessionId), status);
   }
 
   /** Listens from the moment the promise resolves; the function it gives stops listening. */
-  subscribe(
-    sessionId: string,
-    listener: (status: PaymentSessionStatus) => void,
-  ): Promise<() => Promise<void>> {
+  subscribe(sessionId: string, listener: (status: CallQuoteStatus) => void): Promise<() => Promise<void>> {
     return this.pubsub.subscribe(channel(sessionId), (message) => {
       const status = Status.safeParse(message);
       // Anything else on the channel was not sent by SessionEvents (another version of the server?).

@@ -3,12 +3,12 @@ import { Hono } from "hono";
 import type { WSContext, WSEvents } from "hono/ws";
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { PaymentSessionStatus } from "../db/schema.ts";
+import type { CallQuoteStatus } from "../db/schema.ts";
 import { HttpError } from "../http/errors.ts";
 import type { SessionEvents } from "./events.ts";
 
 /** A payment session's status as stored; undefined if there is no such session. */
-export type CurrentStatus = (sessionId: string) => Promise<PaymentSessionStatus | undefined>;
+export type CurrentStatus = (sessionId: string) => Promise<CallQuoteStatus | undefined>;
 
 // readyState 1 is OPEN. Close codes: 4000–4999 are the application's; 4404 mirrors HTTP's 404.
 const OPEN = 1;
@@ -19,7 +19,7 @@ const MESSAGE_TOO_BIG = 1009;
 // that needs more than an HTTP body's worth.
 const MAX_WATCHER_MESSAGE = 64 * 1024;
 const INTERNAL_ERROR = 1011;
-const FINAL: ReadonlySet<PaymentSessionStatus> = new Set(["completed", "expired"]);
+const FINAL: ReadonlySet<CallQuoteStatus> = new Set(["completed", "expired"]);
 
 const SessionId = z.uuid();
 
@@ -56,9 +56,9 @@ function watchSession(
   const open = async (ws: WSContext) => {
     if (!SessionId.safeParse(sessionId).success)
       return ws.close(NOT_FOUND, "Malformed session id: expected a UUID");
-    let last: PaymentSessionStatus | undefined;
-    let early: PaymentSessionStatus[] | undefined = [];
-    const tell = (status: PaymentSessionStatus) => {
+    let last: CallQuoteStatus | undefined;
+    let early: CallQuoteStatus[] | undefined = [];
+    const tell = (status: CallQuoteStatus) => {
       if (status === last || ws.readyState !== OPEN) return;
       last = status;
       ws.send(JSON.stringify({ status }));
