@@ -42,8 +42,8 @@ import { clientIp, type RateLimitOptions, rateLimit } from "./http/rate-limit.ts
 import { requestContext } from "./http/request-context.ts";
 import { WEB_DIST, webRoutes } from "./http/web.ts";
 import { openKv, openPubSub } from "./kv/index.ts";
+import { FAMILIES } from "./payments/families/index.ts";
 import { PaymentLedger } from "./payments/ledger.ts";
-import { MECHANISMS } from "./payments/mechanisms/index.ts";
 import { openPaymentNetworks, type Payees, type PaymentNetwork } from "./payments/networks.ts";
 import { PaymentRecovery } from "./payments/recovery.ts";
 import { SpentTransactions } from "./payments/spent.ts";
@@ -393,7 +393,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         verifiers: new Map(
           networks.map((accepted) => [
             accepted.id,
-            MECHANISMS[accepted.family].verifier(accepted, {
+            FAMILIES[accepted.family].verifier(accepted, {
               confirmations: config.VERIFY_CONFIRMATIONS,
               commitment: config.SOLANA_COMMITMENT,
             }),

@@ -1,5 +1,5 @@
 import { HttpError } from "../http/errors.ts";
-import { mechanismOf } from "../payments/mechanisms/index.ts";
+import { familyOf } from "../payments/families/index.ts";
 import type { Payees, PaymentNetwork } from "../payments/networks.ts";
 import { payeeOn } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
@@ -237,7 +237,7 @@ export class ExecuteService {
     paid: { txHash: string; payer: string; userId: string | null },
   ): Promise<ExecutedBody> {
     // Canonical as its family writes it: EVM hex in lower case, a Solana signature (base58) as it is.
-    const tx = mechanismOf(session.network)?.canonical(paid.txHash) ?? paid.txHash;
+    const tx = familyOf(session.network)?.canonical(paid.txHash) ?? paid.txHash;
     await this.store.transaction(async (db) => {
       await this.store.markPaid(session.id, { txSignature: tx, payer: paid.payer, paidAt: new Date() }, db);
       await this.recorder.recordIn(db, robot, outcome, {
