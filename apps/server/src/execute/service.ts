@@ -1,6 +1,6 @@
 import { HttpError } from "../http/errors.ts";
 import { familyOf } from "../payments/families/index.ts";
-import type { Payees, PaymentNetwork } from "../payments/networks.ts";
+import type { PaymentNetwork } from "../payments/networks.ts";
 import { payeeOn } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
 import { type Caller, type RobotCatalog, trimDecimal } from "../robots/catalog.ts";
@@ -86,7 +86,7 @@ export class ExecuteService {
   offer(robot: CatalogRobot, extensions?: Record<string, unknown>): Offer {
     return {
       resource: `execute:${robot.id}`,
-      accepts: termsOn(this.#networks(), robot.price, payeesOf(robot)),
+      accepts: termsOn(this.#networks(), robot.price, robot.payees),
       description: `${robot.name}: ${robot.services.join(", ")} (per call)`,
       extensions,
     };
@@ -144,7 +144,7 @@ export class ExecuteService {
     caller: Caller | undefined,
     pay: { payer: string | null; network?: string; named?: string },
   ): Promise<PaymentSession> {
-    const payees = payeesOf(robot);
+    const { payees } = robot;
     const payable = this.#networks().filter((network) => payeeOn(network, payees));
     const network = pay.network
       ? payable.find((accepted) => accepted.id === pay.network)
@@ -254,11 +254,6 @@ export class ExecuteService {
     if (!this.paid) throw new Error("paid mode is off");
     return this.paid.networks;
   }
-}
-
-/** Where a robot is paid, per chain family: its EVM wallet and, if its owner set one, its Solana address. */
-function payeesOf(robot: CatalogRobot): Payees {
-  return { evm: robot.walletAddress, svm: robot.solanaAddress ?? undefined };
 }
 
 export function executedBody(

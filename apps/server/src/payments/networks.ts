@@ -15,6 +15,14 @@ export interface PaymentAsset {
 /** Where someone is paid, one address per chain family they can be paid on. */
 export type Payees = Partial<Record<FamilyId, string>>;
 
+/** `payees`, with `fallback`'s address on each family they name none on. */
+export function payeesOr(payees: Payees | undefined, fallback: Payees): Payees {
+  const merged = { ...fallback };
+  for (const [family, address] of Object.entries(payees ?? {}))
+    if (address) merged[family as FamilyId] = address;
+  return merged;
+}
+
 /** Everything the payment gate needs to know about a chain it takes money on. */
 export interface PaymentNetwork {
   readonly name: Network;
