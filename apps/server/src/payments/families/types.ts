@@ -36,8 +36,8 @@ export interface NetworkTerms {
 /**
  * One chain family, a plug-in registered by family (families/index.ts): how its networks open from
  * configuration, x402's server scheme, what its `exact` payload says, how its addresses compare, how its
- * chain answers after a crash, and how a plain transfer is checked. Nothing outside its folder knows
- * which family it is on.
+ * chain answers after a crash, and how a plain transfer is checked. The payment path looks families up
+ * by network; it never asks which one it is on.
  */
 export interface ChainFamily {
   /** The CAIP-2 namespace of this family's network ids. */
