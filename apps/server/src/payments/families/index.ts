@@ -6,7 +6,7 @@ export type { Authorization, ChainFamily, Settlement, VerifierOptions } from "./
 
 /**
  * The chain families the platform can take payments on, each a plug-in in its own folder; this is the
- * only place that names them. The keys are what payees and networks are filed under.
+ * only list of them. The keys are what payees and networks are filed under.
  */
 export const FAMILIES = {
   evm: evmFamily,
