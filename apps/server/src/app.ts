@@ -42,9 +42,9 @@ import { clientIp, type RateLimitOptions, rateLimit } from "./http/rate-limit.ts
 import { requestContext } from "./http/request-context.ts";
 import { WEB_DIST, webRoutes } from "./http/web.ts";
 import { openKv, openPubSub } from "./kv/index.ts";
+import { FAMILIES } from "./payments/families/index.ts";
 import { PaymentLedger } from "./payments/ledger.ts";
-import { MECHANISMS } from "./payments/mechanisms/index.ts";
-import { openPaymentNetworks, type Payees, type PaymentNetwork } from "./payments/networks.ts";
+import { openPaymentNetworks, type Payees, type PaymentNetwork, payeesOr } from "./payments/networks.ts";
 import { PaymentRecovery } from "./payments/recovery.ts";
 import { SpentTransactions } from "./payments/spent.ts";
 import { UnmatchedTransfers } from "./payments/unmatched.ts";
@@ -242,7 +242,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     // the local chains' payees. A robot's EVM wallet is required even where only Solana is accepted.
     const platformPayees: Payees = {};
     for (const accepted of networks) platformPayees[accepted.family] ??= accepted.payTo;
-    const platformPayee = platformPayees.evm ?? config.PAYMENT_ADDRESS;
+    const configuredPayees: Payees = { ...platformPayees, evm: platformPayees.evm ?? config.PAYMENT_ADDRESS };
 
     // One registry: the catalog's drive robots are what the control path sells, on every instance.
     const catalog = new RobotCatalog(
@@ -271,17 +271,16 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
     });
     closers.push(unsubscribeCatalog);
     const services = config.SIMULATED_SERVICES
-      ? await startSimulatedServices(simulated.sims[0]?.cameraUrl, platformPayee)
+      ? await startSimulatedServices(simulated.sims[0]?.cameraUrl, configuredPayees)
       : undefined;
     if (services) closers.push(services.close);
     await catalog.syncConfigured(
       [...simulated.entries, ...rovers.entries, ...configured].map((entry) => ({
         entry,
         price: config.SESSION_PRICE.replace("$", ""),
-        payTo: platformPayee,
-        solanaPayTo: platformPayees.svm,
+        payees: configuredPayees,
       })),
-      (services?.robots ?? []).map((robot) => ({ ...robot, solanaPayTo: platformPayees.svm })),
+      services?.robots ?? [],
     );
 
     // Sign-ins are bound to the configured origins, never to the Host a request claims.
@@ -294,10 +293,11 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
             payments,
             robots,
             (robot) => ({
-              accepts: termsOn(networks, robot.listing?.price ?? config.SESSION_PRICE, {
-                evm: robot.listing?.payTo || platformPayees.evm,
-                svm: robot.listing?.solanaPayTo || platformPayees.svm,
-              }),
+              accepts: termsOn(
+                networks,
+                robot.listing?.price ?? config.SESSION_PRICE,
+                payeesOr(robot.listing?.payees, platformPayees),
+              ),
               description: `${config.SESSION_DURATION_MINUTES} minutes of control of ${robot.id}`,
             }),
             logger,
@@ -393,7 +393,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
         verifiers: new Map(
           networks.map((accepted) => [
             accepted.id,
-            MECHANISMS[accepted.family].verifier(accepted, {
+            FAMILIES[accepted.family].verifier(accepted, {
               confirmations: config.VERIFY_CONFIRMATIONS,
               commitment: config.SOLANA_COMMITMENT,
             }),
@@ -541,8 +541,7 @@ export async function createPlatform(config: Config, logger: Logger): Promise<Pl
             entries.map((entry) => ({
               entry,
               price: config.SESSION_PRICE.replace("$", ""),
-              payTo: platformPayee,
-              solanaPayTo: platformPayees.svm,
+              payees: configuredPayees,
             })),
           );
           const tokens = entries.map(

@@ -1,3 +1,4 @@
+import { NETWORK_NAMES, PAYMENT_NETWORKS } from "@robo402/protocol";
 import { isAddress } from "@solana/kit";
 import { z } from "zod";
 
@@ -54,7 +55,7 @@ const optionalText = z
   .optional()
   .transform((value) => (value ? value : undefined));
 
-const NETWORKS = ["local", "base-sepolia", "base", "solana-devnet", "solana", "solana-local"] as const;
+const NETWORKS = NETWORK_NAMES;
 
 const solanaAddress = optionalText.pipe(
   z.string().refine(isAddress, "expected a Solana address (base58, 32 bytes)").optional(),
@@ -196,16 +197,14 @@ const EnvSchema = z.object({
   SIMULATED_SERVICES: bool(true),
 });
 
-// The chains that run on this machine; on any other, strangers pay and sign in from the internet.
-const LOCAL_NETWORKS: readonly Network[] = ["local", "solana-local"];
-
 /**
  * A sign-in names the site it is for, and the server must know its own name to check it: on a public
  * network, where sign-ins reach paid sessions, that name cannot be guessed, so it must be given.
  */
 const Checked = EnvSchema.superRefine((env, ctx) => {
   const networks = env.X402_NETWORKS.length ? env.X402_NETWORKS : [env.X402_NETWORK];
-  const remote = networks.filter((network) => !LOCAL_NETWORKS.includes(network));
+  // Off this machine's own chains, strangers pay and sign in from the internet.
+  const remote = networks.filter((network) => !PAYMENT_NETWORKS[network].local);
   if (env.PAYMENT_ENABLED && remote.length > 0 && !env.PUBLIC_URL) {
     ctx.addIssue({
       code: "custom",

@@ -20,8 +20,8 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BLOCK_CLOCK_SKEW_MS, evmTransferVerifier } from "../src/payments/onchain/evm.ts";
-import type { TransferClaim, TransferVerifier } from "../src/payments/onchain/types.ts";
+import { BLOCK_CLOCK_SKEW_MS, evmTransferVerifier } from "../src/payments/families/evm/transfer.ts";
+import type { TransferClaim, TransferVerifier } from "../src/payments/families/transfer.ts";
 
 // Real chain: anvil with the test USDC and a second token; nothing is mocked.
 const PRICE = 100_000n; // 0.10 in 6-decimal test USDC

@@ -2,8 +2,8 @@ import { Robo402Client, Robo402Error } from "@robo402/client";
 import { type Devchain, startDevchain } from "@robo402/devchain";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { FAMILIES as MECHANISMS } from "../src/payments/families/index.ts";
 import { PaymentLedger } from "../src/payments/ledger.ts";
-import { MECHANISMS } from "../src/payments/mechanisms/index.ts";
 import { X402Payments } from "../src/payments/x402.ts";
 import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 

@@ -7,7 +7,7 @@ import { count } from "drizzle-orm";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { payments } from "../src/db/schema.ts";
-import { isAuthorizationUsed } from "../src/payments/evm.ts";
+import { isAuthorizationUsed } from "../src/payments/families/evm/authorization.ts";
 import { localChainEnv, startTestPlatform, type TestPlatform } from "./helpers.ts";
 
 // The rule: bad input gets a clear 4xx. Every refused payment header — malformed, truncated, for

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PAYMENT_NETWORKS } from "@robo402/protocol";
 import type { KeyPairSigner } from "@solana/kit";
 import { x402Facilitator } from "@x402/core/facilitator";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
@@ -8,10 +9,9 @@ import { registerExactEvmScheme } from "@x402/evm/exact/facilitator";
 import { toFacilitatorSvmSigner } from "@x402/svm";
 import { registerExactSvmScheme } from "@x402/svm/exact/facilitator";
 import type { VerifyTypedDataParameters } from "viem";
-import { CHAIN_ID } from "./anvil.ts";
 import { devchainClient } from "./client.ts";
 
-export const NETWORK = `eip155:${CHAIN_ID}` as const;
+export const NETWORK = PAYMENT_NETWORKS.local.id;
 
 export interface FacilitatorServer {
   url: string;

@@ -33,7 +33,7 @@ export interface DevSolana {
 export interface Devchain {
   rpcUrl: string;
   chainId: 31337;
-  network: "eip155:31337";
+  network: typeof NETWORK;
   token: { address: `0x${string}`; name: "USD Coin"; version: "2"; decimals: 6 };
   facilitatorUrl: string;
   /** The ten funded accounts; index 9 is the facilitator's signer, which pays the settlement gas. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { PAYMENT_NETWORKS } from "@robo402/protocol";
 import {
   type Address,
   createKeyPairSignerFromPrivateKeyBytes,
@@ -27,7 +28,7 @@ import { FailedTransactionMetadata, LiteSVM } from "litesvm";
 import { type TransactionError, transactionError } from "./solana-errors.ts";
 
 /** x402 knows only Solana's public clusters, so the local runtime presents itself as devnet (with its own RPC URL). */
-export const SOLANA_DEVNET = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1" as const;
+export const SOLANA_DEVNET = PAYMENT_NETWORKS["solana-local"].id;
 export const SOLANA_USDC_DECIMALS = 6;
 export const SOLANA_FUNDS_PER_ACCOUNT = 10_000n * 10n ** BigInt(SOLANA_USDC_DECIMALS);
 const SOL_PER_ACCOUNT = 100n * 1_000_000_000n;

@@ -293,7 +293,7 @@ describe("the Memo programs a client library may pick", () => {
 
   /**
    * The memos of a landed transaction, read as the plan flow's verifier reads them
-   * (apps/server/src/payments/onchain/solana.ts): getTransaction in base64 at `confirmed`, the message's
+   * (apps/server/src/payments/families/svm/transfer.ts): getTransaction in base64 at `confirmed`, the message's
    * top-level instructions, those whose program is one of the Memo programs it knows, their data as UTF-8.
    */
   async function memosOf(signature: Signature) {

@@ -15,6 +15,7 @@ import {
   uuid,
   varchar,
 } from "drizzle-orm/pg-core";
+import type { Payees } from "../payments/networks.ts";
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -157,9 +158,8 @@ export const robots = pgTable(
     /** USDC per call (service robots) or per session (drive robots). */
     price: money("price").notNull(),
     currency: varchar("currency", { length: 10 }).notNull().default("USDC"),
-    walletAddress: varchar("wallet_address", { length: 255 }).notNull(),
-    /** Where Solana payments go (base58); without one the robot is not sold on Solana. */
-    solanaAddress: varchar("solana_address", { length: 64 }),
+    /** Where the robot is paid, by chain family; it is not sold on a family it names no address for. */
+    payees: jsonb("payees").$type<Payees>().notNull(),
     services: jsonb("services").$type<string[]>().notNull(),
     endpoint: varchar("endpoint", { length: 500 }).notNull(),
     status: varchar("status", { length: 50, enum: ROBOT_STATUSES }).notNull().default("active"),

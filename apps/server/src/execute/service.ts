@@ -1,5 +1,5 @@
-import { mechanismOf } from "../payments/mechanisms/index.ts";
-import type { Payees, PaymentNetwork } from "../payments/networks.ts";
+import { familyOf } from "../payments/families/index.ts";
+import type { PaymentNetwork } from "../payments/networks.ts";
 import { payeeOn } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
 import { Refusal } from "../refusal.ts";
@@ -87,7 +87,7 @@ export class ExecuteService {
   offer(robot: CatalogRobot, extensions?: Record<string, unknown>): Offer {
     return {
       resource: `execute:${robot.id}`,
-      accepts: termsOn(this.#networks(), robot.price, payeesOf(robot)),
+      accepts: termsOn(this.#networks(), robot.price, robot.payees),
       description: `${robot.name}: ${robot.services.join(", ")} (per call)`,
       extensions,
     };
@@ -145,7 +145,7 @@ export class ExecuteService {
     caller: Caller | undefined,
     pay: { payer: string | null; network?: string; named?: string },
   ): Promise<CallQuote> {
-    const payees = payeesOf(robot);
+    const { payees } = robot;
     const payable = this.#networks().filter((network) => payeeOn(network, payees));
     const network = pay.network
       ? payable.find((accepted) => accepted.id === pay.network)
@@ -238,7 +238,7 @@ export class ExecuteService {
     paid: { txHash: string; payer: string; userId: string | null },
   ): Promise<ExecutedBody> {
     // Canonical as its family writes it: EVM hex in lower case, a Solana signature (base58) as it is.
-    const tx = mechanismOf(session.network)?.canonical(paid.txHash) ?? paid.txHash;
+    const tx = familyOf(session.network)?.canonical(paid.txHash) ?? paid.txHash;
     await this.store.transaction(async (db) => {
       await this.store.markPaid(session.id, { txSignature: tx, payer: paid.payer, paidAt: new Date() }, db);
       await this.recorder.recordIn(db, robot, outcome, {
@@ -255,11 +255,6 @@ export class ExecuteService {
     if (!this.paid) throw new Error("paid mode is off");
     return this.paid.networks;
   }
-}
-
-/** Where a robot is paid, per chain family: its EVM wallet and, if its owner set one, its Solana address. */
-function payeesOf(robot: CatalogRobot): Payees {
-  return { evm: robot.walletAddress, svm: robot.solanaAddress ?? undefined };
 }
 
 export function executedBody(

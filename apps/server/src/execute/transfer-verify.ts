@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { isUniqueViolation } from "../db/client.ts";
+import type { Received, TransferCheck, TransferVerifier } from "../payments/families/transfer.ts";
 import { dollarsToBaseUnits, type PaymentNetwork } from "../payments/networks.ts";
-import type { Received, TransferCheck, TransferVerifier } from "../payments/onchain/types.ts";
 import type { SpentTransactions } from "../payments/spent.ts";
 import type { UnmatchedTransfers } from "../payments/unmatched.ts";
 import { Refusal } from "../refusal.ts";

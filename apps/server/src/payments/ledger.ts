@@ -4,7 +4,7 @@ import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm"
 import type { Logger } from "pino";
 import type { Db } from "../db/client.ts";
 import { type PaymentRow, type PaymentStatus, payments, spentTransactions } from "../db/schema.ts";
-import { mechanismOf } from "./mechanisms/index.ts";
+import { familyOf } from "./families/index.ts";
 import { paidLabel } from "./spent.ts";
 import type { PaymentAttempt } from "./x402.ts";
 
@@ -86,9 +86,9 @@ export class PaymentLedger {
         // the read fail, verification answers with that failure, and this row is rejected by recovery.)
         const earlier = await attempt.earlier?.catch(() => undefined);
         if (earlier && (earlier.status === "granted" || UNFINISHED.includes(earlier.status))) return;
-        const mechanism = mechanismOf(attempt.requirements.network);
+        const family = familyOf(attempt.requirements.network);
         // The payer is the signer the facilitator verified; the header's own claim only looked things up.
-        const payer = result.payer ? mechanism?.canonical(result.payer) : undefined;
+        const payer = result.payer ? family?.canonical(result.payer) : undefined;
         if (payer !== attempt.claimed.payer)
           return abort(
             "payer_mismatch",
@@ -185,7 +185,7 @@ export class PaymentLedger {
    */
   async settled(payment: Payment, transaction: string | null): Promise<boolean> {
     // One form per transaction platform-wide, so spent_transactions compares it with the transfer flow's.
-    const txHash = transaction && (mechanismOf(payment.network)?.canonical(transaction) ?? transaction);
+    const txHash = transaction && (familyOf(payment.network)?.canonical(transaction) ?? transaction);
     // One statement, so one round trip and atomic: the move, and the claim of its transaction (a
     // transaction the chain cannot name, with no log of it, claims nothing).
     const result = await this.db.execute(sql`

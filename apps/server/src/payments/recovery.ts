@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
+import { FAMILIES, type Settlement } from "./families/index.ts";
 import type { Payment, PaymentLedger } from "./ledger.ts";
-import { MECHANISMS } from "./mechanisms/index.ts";
-import type { Settlement } from "./mechanisms/types.ts";
 import type { PaymentNetwork } from "./networks.ts";
 
 /** What became of a settled payment's purchase: the session it opened, or why it is owed back. */
@@ -97,7 +96,7 @@ export class PaymentRecovery {
    */
   async #landed(payment: Payment): Promise<Settlement | undefined> {
     const network = this.networks.find((accepted) => accepted.id === payment.network);
-    const settlement = network && (await MECHANISMS[network.family].settled(network, payment));
+    const settlement = network && (await FAMILIES[network.family].settled(network, payment));
     if (settlement === undefined) {
       this.logger.error(
         { payment: payment.id, payer: payment.payer, network: payment.network, nonce: payment.nonce },

@@ -16,8 +16,8 @@ import {
 } from "@x402/extensions/payment-identifier";
 import type { Logger } from "pino";
 import { Refusal } from "../refusal.ts";
+import { type Authorization, FAMILIES, familyOf } from "./families/index.ts";
 import { type NewPayment, type Payment, type PaymentLedger, UNFINISHED } from "./ledger.ts";
-import { type Authorization, MECHANISMS, mechanismOf } from "./mechanisms/index.ts";
 import { type Payees, type PaymentNetwork, payeeOn, priceIn } from "./networks.ts";
 
 /** One way to pay: a network the platform accepts, the price in its asset, and who is paid there. */
@@ -127,7 +127,7 @@ export class X402Payments {
       urls.map((url) => new HTTPFacilitatorClient({ url, timeoutMs: 30_000 })),
     );
     for (const network of networks)
-      this.#server.register(network.id, MECHANISMS[network.family].serverScheme());
+      this.#server.register(network.id, FAMILIES[network.family].serverScheme());
     // Hooks run in the order they were added: the facilitator's calls are timed from after the ledger's
     // `before` hooks to before its `after` hooks, so the two shares never overlap.
     const answered = async ({ transportContext }: { transportContext?: unknown }) => {
@@ -166,7 +166,7 @@ export class X402Payments {
     const payload = decoded as PaymentPayload;
     const named = payload.accepted?.network;
     // Parsed here once (a Solana transaction is decoded to find its payer); matching reuses it.
-    const claimed = typeof named === "string" ? mechanismOf(named)?.authorization(payload) : undefined;
+    const claimed = typeof named === "string" ? familyOf(named)?.authorization(payload) : undefined;
     if (claimed && "problem" in claimed) throw this.#malformed(`Payment is not ${claimed.problem}.`);
     return { payload, claimed };
   }
@@ -248,8 +248,8 @@ export class X402Payments {
   ): PaymentAttempt | undefined {
     const matched = this.#server.findMatchingRequirements(requirements, payload);
     // The requirement matched is the one the payload names, so its family is the one `claimed` was read by.
-    const mechanism = matched && mechanismOf(matched.network);
-    if (!matched || !mechanism || !claimed) return undefined;
+    const family = matched && familyOf(matched.network);
+    if (!matched || !family || !claimed) return undefined;
     const identifier = extractPaymentIdentifier(payload) ?? undefined;
     return {
       payload,
@@ -262,8 +262,8 @@ export class X402Payments {
       entry: {
         network: matched.network,
         scheme: matched.scheme,
-        asset: mechanism.canonical(matched.asset),
-        payTo: mechanism.canonical(matched.payTo),
+        asset: family.canonical(matched.asset),
+        payTo: family.canonical(matched.payTo),
         amount: matched.amount,
         nonce: claimed.nonce,
         resource: offer.resource,

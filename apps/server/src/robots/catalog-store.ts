@@ -1,6 +1,7 @@
 import { and, arrayContains, eq, inArray, isNotNull, isNull, not, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { type RobotRow, robots } from "../db/schema.ts";
+import type { FamilyId } from "../payments/families/index.ts";
 
 export type CatalogRobot = RobotRow;
 export type NewCatalogRobot = typeof robots.$inferInsert;
@@ -11,6 +12,9 @@ export interface CatalogFilter {
   /** Suspended and non-active robots too (an owner's own list, an admin's). */
   readonly includeHidden?: boolean;
 }
+
+/** Changes to where a robot is paid, by chain family: a new address there, or null to stop being paid there. */
+export type PayeeChanges = { readonly [family in FamilyId]?: string | null };
 
 /** One execution's effect on its robot's counters. */
 export interface ExecutionTally {
@@ -32,10 +36,14 @@ export class CatalogStore {
     return row;
   }
 
-  async update(id: string, patch: Partial<NewCatalogRobot>): Promise<CatalogRobot | undefined> {
+  async update(
+    id: string,
+    patch: Partial<NewCatalogRobot>,
+    payees: PayeeChanges = {},
+  ): Promise<CatalogRobot | undefined> {
     const [row] = await this.db
       .update(robots)
-      .set(patch)
+      .set({ ...patch, ...mergedPayees(payees) })
       .where(and(eq(robots.id, id), present))
       .returning();
     return row;
@@ -85,8 +93,7 @@ export class CatalogStore {
           endpoint: robot.endpoint,
           cameraUrl: robot.cameraUrl,
           price: robot.price,
-          walletAddress: robot.walletAddress,
-          solanaAddress: robot.solanaAddress ?? null,
+          payees: robot.payees,
           services: robot.services,
           deletedAt: null,
         },
@@ -104,8 +111,7 @@ export class CatalogStore {
         set: {
           endpoint: robot.endpoint,
           price: robot.price,
-          walletAddress: robot.walletAddress,
-          solanaAddress: robot.solanaAddress ?? null,
+          payees: robot.payees,
           services: robot.services,
           description: robot.description,
           deletedAt: null,
@@ -139,4 +145,17 @@ export class CatalogStore {
       })
       .where(eq(robots.id, robotId));
   }
+}
+
+/**
+ * The payee changes as one update of the map, merged in the statement: changing one family's address never
+ * undoes a concurrent change of another's (each had a column of its own before).
+ */
+function mergedPayees(changes: PayeeChanges): { payees: SQL } | undefined {
+  const entries = Object.entries(changes);
+  if (entries.length === 0) return undefined;
+  const set = Object.fromEntries(entries.filter(([, address]) => address !== null));
+  let merged = sql`${robots.payees} || ${JSON.stringify(set)}::jsonb`;
+  for (const [family, address] of entries) if (address === null) merged = sql`(${merged}) - ${family}::text`;
+  return { payees: merged };
 }

@@ -3,6 +3,7 @@ import type { RobotCreate, RobotResponse, RobotUpdate } from "@robo402/protocol"
 import type { Logger } from "pino";
 import { type Db, isUniqueViolation } from "../db/client.ts";
 import type { Role } from "../db/schema.ts";
+import type { Payees } from "../payments/networks.ts";
 import { Refusal } from "../refusal.ts";
 import type {
   CatalogFilter,
@@ -29,9 +30,8 @@ export type UrlCheck = (url: string) => Promise<{ ok: true; url: string } | { ok
 export interface ConfiguredDriveRobot {
   readonly entry: RobotEntry;
   readonly price: string;
-  readonly payTo: string;
-  /** The platform's Solana payee, when it accepts Solana. */
-  readonly solanaPayTo?: string;
+  /** The platform's payees (PAYMENT_ADDRESS, SOLANA_PAYMENT_ADDRESS or the local chains' ones). */
+  readonly payees: Payees;
 }
 
 /** A service robot the platform's own configuration brings (the simulated `snapshot`, `data-analysis`). */
@@ -41,8 +41,7 @@ export interface ConfiguredServiceRobot {
   readonly endpoint: string;
   readonly services: string[];
   readonly price: string;
-  readonly payTo: string;
-  readonly solanaPayTo?: string;
+  readonly payees: Payees;
 }
 
 /**
@@ -119,8 +118,7 @@ export class RobotCatalog {
         name: input.name,
         description: input.description ?? null,
         price: input.price,
-        walletAddress: input.wallet_address,
-        solanaAddress: input.solana_address ?? null,
+        payees: { evm: input.wallet_address, ...(input.solana_address && { svm: input.solana_address }) },
         services: kind.sells === "time" ? [...kind.services] : input.services,
         endpoint,
         cameraUrl,
@@ -146,8 +144,6 @@ export class RobotCatalog {
       name: patch.name,
       description: patch.description,
       price: patch.price,
-      walletAddress: patch.wallet_address,
-      solanaAddress: patch.solana_address,
       status: patch.status,
     };
     const kind = robotKind(robot.driver);
@@ -165,7 +161,8 @@ export class RobotCatalog {
     if (patch.endpoint) changes.endpoint = await this.#checked("endpoint", patch.endpoint);
     if (patch.camera_url !== undefined)
       changes.cameraUrl = patch.camera_url && (await this.#checked("camera_url", patch.camera_url));
-    const updated = await this.store.update(id, withoutUndefined(changes));
+    const payees = withoutUndefined({ evm: patch.wallet_address, svm: patch.solana_address });
+    const updated = await this.store.update(id, withoutUndefined(changes), payees);
     if (!updated) throw new Refusal("not_found", `Robot ${id} not found.`);
     if (updated.host) await this.#changed();
     return updated;
@@ -213,8 +210,7 @@ export class RobotCatalog {
         name: robot.name,
         description: robot.description,
         price: robot.price,
-        walletAddress: robot.payTo,
-        solanaAddress: robot.solanaPayTo ?? null,
+        payees: robot.payees,
         services: robot.services,
         endpoint: robot.endpoint,
         driver: "http-service",
@@ -230,13 +226,12 @@ export class RobotCatalog {
   }
 
   async #upsertConfigured(drive: ConfiguredDriveRobot[]): Promise<void> {
-    for (const { entry, price, payTo, solanaPayTo } of drive) {
+    for (const { entry, price, payees } of drive) {
       await this.store.upsertConfigured({
         name: entry.id,
         description: robotKind(entry.driver).description,
         price,
-        walletAddress: payTo,
-        solanaAddress: solanaPayTo ?? null,
+        payees,
         services: ["drive"],
         endpoint: entry.motorUrl,
         cameraUrl: entry.cameraUrl,
@@ -286,8 +281,7 @@ function toEntry(row: CatalogRobot): RobotEntry {
     listing: {
       robotId: row.id,
       price: row.price,
-      payTo: row.walletAddress,
-      solanaPayTo: row.solanaAddress,
+      payees: row.payees,
       status: row.status,
       suspended: row.suspendedAt !== null,
     },
@@ -332,8 +326,9 @@ export function robotJson(
     description: robot.description,
     price: trimDecimal(robot.price),
     currency: "USDC",
-    wallet_address: robot.walletAddress,
-    solana_address: robot.solanaAddress,
+    // The API names each family's address on its own.
+    wallet_address: robot.payees.evm ?? "",
+    solana_address: robot.payees.svm ?? null,
     services: robot.services,
     status: robot.status,
     driver: robot.driver,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type RobotDriver, RobotDriver as RobotDriverName } from "@robo402/protocol";
 import { z } from "zod";
+import type { Payees } from "../payments/networks.ts";
 import { robotKind } from "./drivers/index.ts";
 
 /** A robot sold by time that the platform may talk to. Nothing outside this registry is ever contacted. */
@@ -28,9 +29,8 @@ export interface Listing {
   readonly robotId: string;
   /** USDC per session, decimal string. */
   readonly price: string;
-  readonly payTo: string;
-  /** Where Solana payments go; null when the robot is not sold on Solana. */
-  readonly solanaPayTo: string | null;
+  /** Where it is paid, by chain family; it is not sold on a family it names no address for. */
+  readonly payees: Payees;
   readonly status: "active" | "inactive" | "maintenance";
   readonly suspended: boolean;
 }

@@ -5,6 +5,7 @@ import {
   startServiceRobot,
   startVelocityRobot,
 } from "@robo402/robot-sim";
+import type { Payees } from "../payments/networks.ts";
 import type { ConfiguredServiceRobot } from "./catalog.ts";
 import { DEFAULT_VELOCITY_SETTINGS } from "./drivers/velocity.ts";
 import type { RobotEntry } from "./registry.ts";
@@ -51,11 +52,11 @@ const SERVICE_DESCRIPTIONS = {
 
 /**
  * Starts the simulated service robots (`snapshot` of `cameraUrl`'s pictures, `data-analysis`), listed
- * like any robot, paid to `payTo`.
+ * like any robot, paid to `payees`.
  */
 export async function startSimulatedServices(
   cameraUrl: string | undefined,
-  payTo: string,
+  payees: Payees,
 ): Promise<{ robots: ConfiguredServiceRobot[]; close: () => Promise<void> }> {
   const kinds = SERVICE_KINDS.filter((kind) => kind !== "snapshot" || cameraUrl);
   const started = await Promise.all(kinds.map((kind) => startServiceRobot({ kind, cameraUrl })));
@@ -66,7 +67,7 @@ export async function startSimulatedServices(
       endpoint: robot.url,
       services: [robot.kind],
       price: SERVICE_PRICES[robot.kind],
-      payTo,
+      payees,
     })),
     close: async () => {
       await Promise.all(started.map((robot) => robot.close()));

@@ -1,15 +1,10 @@
+import { networkLabel, PAYMENT_NETWORKS } from "@robo402/protocol";
 import { formatUnits } from "viem";
 
-const NAMES: Record<string, string> = {
-  "eip155:31337": "Local test chain (anvil)",
-  "eip155:84532": "Base Sepolia",
-  "eip155:8453": "Base",
-};
-
 /** The local chain: its dev keys hold test money, so the dev wallet is offered there only. */
-export const LOCAL_NETWORK = "eip155:31337";
+export const LOCAL_NETWORK = PAYMENT_NETWORKS.local.id;
 
-export const networkName = (id: string | null | undefined) => (id ? (NAMES[id] ?? id) : "none");
+export const networkName = (id: string | null | undefined) => (id ? (networkLabel(id) ?? id) : "none");
 
 // Every asset the platform takes (USDC, the local test USDC) has 6 decimals.
 const USDC_DECIMALS = 6;

@@ -12,7 +12,7 @@ import {
 } from "@solana/kit";
 import { ASSOCIATED_TOKEN_PROGRAM_ADDRESS, TOKEN_PROGRAM_ADDRESS } from "@solana-program/token";
 import { formatUnits } from "viem";
-import type { TransferCheck, TransferClaim, TransferVerifier } from "./types.ts";
+import type { TransferCheck, TransferClaim, TransferVerifier } from "../transfer.ts";
 
 export interface SolanaVerifierOptions {
   rpcUrl: string;

@@ -1,11 +1,18 @@
 import { ExactEvmScheme } from "@x402/evm/exact/server";
-import { authorizationOf, authorizationTransaction, eip3009Problem, isAuthorizationUsed } from "../evm.ts";
-import { evmTransferVerifier } from "../onchain/evm.ts";
-import type { ChainMechanism } from "./types.ts";
+import type { ChainFamily } from "../types.ts";
+import {
+  authorizationOf,
+  authorizationTransaction,
+  eip3009Problem,
+  isAuthorizationUsed,
+} from "./authorization.ts";
+import { openEvmNetwork } from "./networks.ts";
+import { evmTransferVerifier } from "./transfer.ts";
 
 /** EVM chains: EIP-3009 authorizations through @x402/evm, ERC-20 transfers checked by their receipts. */
-export const evmMechanism: ChainMechanism = {
+export const evmFamily: ChainFamily = {
   namespace: "eip155",
+  open: openEvmNetwork,
   serverScheme: () => new ExactEvmScheme(),
   authorization(payload) {
     const auth = authorizationOf(payload);

@@ -1,7 +1,7 @@
 import type { PaymentPayload } from "@x402/core/types";
 import { createPublicClient, http, parseAbi } from "viem";
 import { z } from "zod";
-import type { Authorization } from "./mechanisms/types.ts";
+import type { Authorization } from "../types.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x-prefixed 20-byte address");
 // The facilitator turns these into BigInts: anything but a decimal integer crashes its verification.

@@ -2,7 +2,7 @@ import { getBase58Decoder, getBase64Encoder, getTransactionDecoder, type Transac
 import type { PaymentPayload } from "@x402/core/types";
 import { getTokenPayerFromTransaction } from "@x402/svm";
 import { z } from "zod";
-import type { Authorization } from "./mechanisms/types.ts";
+import type { Authorization } from "../types.ts";
 
 // A blockhash is valid for 150 slots (about 60 s at 400 ms a slot); the margin covers slow slots.
 const BLOCKHASH_LIFETIME_MS = 120_000;

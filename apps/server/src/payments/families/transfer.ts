@@ -1,6 +1,6 @@
 /**
  * Checking that an ordinary on-chain token transfer paid for something. One verifier per chain family
- * (EVM here, Solana beside it), all answering with the same TransferCheck, so the route that marks a
+ * (each family's transfer.ts), all answering with the same TransferCheck, so the route that marks a
  * session paid never asks which chain it is on.
  */
 export interface TransferVerifier {

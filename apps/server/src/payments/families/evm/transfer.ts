@@ -14,7 +14,7 @@ import {
   TransactionNotFoundError,
   TransactionReceiptNotFoundError,
 } from "viem";
-import type { TransferCheck, TransferClaim, TransferVerifier } from "./types.ts";
+import type { TransferCheck, TransferClaim, TransferVerifier } from "../transfer.ts";
 
 export interface EvmVerifierOptions {
   rpcUrl: string;

@@ -1,7 +1,9 @@
+import type { Devchain } from "@robo402/devchain";
 import type { PaymentPayload, SchemeNetworkServer } from "@x402/core/types";
+import type { Config, Network } from "../../config.ts";
 import type { Payment } from "../ledger.ts";
-import type { PaymentNetwork } from "../networks.ts";
-import type { TransferVerifier } from "../onchain/types.ts";
+import type { PaymentAsset, PaymentNetwork } from "../networks.ts";
+import type { TransferVerifier } from "./transfer.ts";
 
 /** Who signed an `exact` payment, its one-time id (with the payer, the ledger's unique key), and until when it can land. */
 export interface Authorization {
@@ -18,17 +20,33 @@ export interface VerifierOptions {
   readonly commitment: "confirmed" | "finalized";
 }
 
-/**
- * One chain family's part of the payment path, registered by family: x402's server scheme, what its
- * `exact` payload says, how its addresses compare, how its chain answers after a crash, and how a plain
- * transfer is checked. Nothing outside this folder knows which family it is on.
- */
 /** What the chain says of an interrupted settlement. */
 export type Settlement = { landed: false } | { landed: true; txHash: string | null };
 
-export interface ChainMechanism {
+/** What configuration decides about one of a family's networks: its asset, its payee and where it is reached. */
+export interface NetworkTerms {
+  readonly asset: PaymentAsset;
+  /** Where payments go when a robot names no address of its own on this family. */
+  readonly payTo: string;
+  readonly facilitatorUrl: string;
+  /** Where the chain is read from (interrupted settlements, the plan flow's transfers, Solana clients). */
+  readonly rpcUrl: string;
+}
+
+/**
+ * One chain family, a plug-in registered by family (families/index.ts): how its networks open from
+ * configuration, x402's server scheme, what its `exact` payload says, how its addresses compare, how its
+ * chain answers after a crash, and how a plain transfer is checked. The payment path looks families up
+ * by network; it never asks which one it is on.
+ */
+export interface ChainFamily {
   /** The CAIP-2 namespace of this family's network ids. */
   readonly namespace: string;
+  /**
+   * One of this family's networks (its CAIP-2 id is in `namespace`) as configuration sets it up, or a
+   * ConfigError naming what is missing; `devchain` is the embedded chain a local network runs on, if any.
+   */
+  open(name: Network, config: Config, devchain: Devchain | undefined): NetworkTerms;
   serverScheme(): SchemeNetworkServer;
   /** The payer and one-time id of an `exact` payload of this family, or why it is not one. */
   authorization(payload: PaymentPayload): Authorization | { problem: string };

@@ -1,11 +1,13 @@
 import { ExactSvmScheme } from "@x402/svm/exact/server";
-import { solanaTransferVerifier } from "../onchain/solana.ts";
-import { svmAuthorizationOf } from "../svm.ts";
-import type { ChainMechanism } from "./types.ts";
+import type { ChainFamily } from "../types.ts";
+import { svmAuthorizationOf } from "./authorization.ts";
+import { openSvmNetwork } from "./networks.ts";
+import { solanaTransferVerifier } from "./transfer.ts";
 
 /** Solana: SPL transfers co-signed by the facilitator through @x402/svm, and plain transfers with a memo. */
-export const svmMechanism: ChainMechanism = {
+export const svmFamily: ChainFamily = {
   namespace: "solana",
+  open: openSvmNetwork,
   serverScheme: () => new ExactSvmScheme(),
   authorization: svmAuthorizationOf,
   canonical: (address) => address,
