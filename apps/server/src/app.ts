@@ -44,12 +44,13 @@ export async function createPlatform(
   simulation?: Simulation,
 ): Promise<Platform> {
   const shutdown = new Shutdown(logger);
+  const wiring = { logger, shutdown };
   if (simulation) shutdown.add(() => simulation.close());
   const close = () => shutdown.run();
   try {
     const configured = configuredRobots(config);
     const registry = new RobotRegistry([...(simulation?.robots ?? []), ...configured]);
-    const stores = await openStores(config, logger, shutdown);
+    const stores = await openStores(config, wiring);
     // Read at scrape time, when everything below exists.
     const metrics: Metrics = new Metrics({
       paymentsByStatus: () => payments.ledger.countByStatus(),
@@ -63,65 +64,27 @@ export async function createPlatform(
           })),
         ),
     });
-    const control = await wireRobots(config, registry, stores, metrics.countStop, logger, shutdown);
+    const control = await wireRobots(config, registry, stores, metrics.countStop, wiring);
     const { access, robots } = control;
-    const payments = await wirePayments(config, stores.database.db, metrics.countRefusal, logger, shutdown);
-    const { catalog, enrol } = await wireCatalog(
-      stores,
-      control,
-      payments,
-      configured,
-      simulation,
-      logger,
-      shutdown,
-    );
+    const payments = await wirePayments(config, stores.database.db, metrics.countRefusal, wiring);
+    const { catalog, enrol } = await wireCatalog(stores, control, payments, configured, simulation, wiring);
     // Sign-ins are bound to the configured origins, never to the Host a request claims.
     const origins = new SignInOrigins(signInOrigins(config));
     const purchase = purchasePath(config, control, payments, { kv: stores.kv, origins }, logger);
-    const recoverPayments = await startRecovery(
-      config.PAYMENT_RECOVERY_GRACE_MS,
-      access,
-      payments,
-      logger,
-      shutdown,
-    );
+    const recoverPayments = await startRecovery(config.PAYMENT_RECOVERY_GRACE_MS, access, payments, wiring);
     access.startSweeper();
     shutdown.add(() => access.close());
-    const market = await wireMarketplace(
-      config,
-      stores,
-      control,
-      payments,
-      catalog,
-      origins,
-      logger,
-      shutdown,
-    );
-    startPaymentSessionExpiry(market.executions, logger, shutdown);
-    const readiness = { ...stores.readiness, ...payments.readiness };
-    const { kv } = stores;
-    const { network, networks } = payments;
-    const app = httpApp(
-      config,
-      { kv, metrics, readiness, network, control, purchase, catalog, market },
-      logger,
-    );
+    const market = await wireMarketplace(config, stores, control, payments, catalog, origins, wiring);
+    startPaymentSessionExpiry(market.executions, wiring);
+    const app = httpApp(config, { stores, metrics, control, payments, purchase, catalog, market }, logger);
 
     const linkSimulated = async (url: string) => {
       const stop = await simulation?.dialIn(url, enrol);
       if (stop) shutdown.add(stop);
     };
-    return {
-      app,
-      linkSimulated,
-      access,
-      robots,
-      database: stores.database,
-      network,
-      networks,
-      recoverPayments,
-      close,
-    };
+    const { database } = stores;
+    const { network, networks } = payments;
+    return { app, linkSimulated, access, robots, database, network, networks, recoverPayments, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import { releaseOnCatalogChange } from "../access/catalog-change.ts";
 import { RobotCatalog } from "../robots/catalog.ts";
 import { announceCatalogChange, followCatalogChanges } from "../robots/catalog-channel.ts";
@@ -6,7 +5,7 @@ import { CatalogStore } from "../robots/catalog-store.ts";
 import type { RobotEntry } from "../robots/registry.ts";
 import type { Payments } from "./payments.ts";
 import type { Control } from "./robots.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Wiring } from "./shutdown.ts";
 import type { Simulation } from "./simulation.ts";
 import type { Stores } from "./stores.ts";
 
@@ -20,8 +19,7 @@ export async function wireCatalog(
   { terms }: Payments,
   configured: readonly RobotEntry[],
   simulation: Simulation | undefined,
-  logger: Logger,
-  shutdown: Shutdown,
+  { logger, shutdown }: Wiring,
 ) {
   const catalog = new RobotCatalog(
     new CatalogStore(database.db),

@@ -7,7 +7,7 @@ import type { Config } from "../config.ts";
 import { clientIp, type RateLimitOptions, rateLimit } from "../http/rate-limit.ts";
 import type { Kv } from "../kv/index.ts";
 
-type GuardSettings = Pick<
+export type GuardSettings = Pick<
   Config,
   | "TRUST_PROXY"
   | "LOGIN_RATE_LIMIT"

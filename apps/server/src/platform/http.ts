@@ -10,17 +10,17 @@ import { bodyLimit } from "../http/body-limit.ts";
 import { cors } from "../http/cors.ts";
 import { docsRoutes } from "../http/docs.ts";
 import { errorHandler } from "../http/errors.ts";
-import { healthRoutes, type ReadinessCheck } from "../http/health.ts";
+import { healthRoutes } from "../http/health.ts";
 import type { Metrics } from "../http/metrics.ts";
 import { requestContext } from "../http/request-context.ts";
 import { WEB_DIST, webRoutes } from "../http/web.ts";
-import type { Kv } from "../kv/index.ts";
-import type { PaymentNetwork } from "../payments/networks.ts";
 import type { RobotCatalog } from "../robots/catalog.ts";
-import { guardRoutes } from "./guards.ts";
+import { type GuardSettings, guardRoutes } from "./guards.ts";
 import type { Marketplace } from "./marketplace.ts";
+import type { Payments } from "./payments.ts";
 import type { Control } from "./robots.ts";
 import { apiRoutes } from "./routes.ts";
+import type { Stores } from "./stores.ts";
 
 // The API takes small JSON bodies only; anything bigger is a mistake or an attack.
 const MAX_BODY_BYTES = 64 * 1024;
@@ -44,11 +44,10 @@ const EXPOSED_HEADERS = [
 
 /** Everything the routes serve, wired. */
 export interface Served {
-  readonly kv: Kv;
+  readonly stores: Stores;
   readonly metrics: Metrics;
-  readonly readiness: Record<string, ReadinessCheck>;
-  readonly network: PaymentNetwork | undefined;
   readonly control: Control;
+  readonly payments: Payments;
   readonly purchase: { readonly controlAuth: ControlAuth; readonly buy: PurchaseHandler };
   readonly catalog: RobotCatalog;
   readonly market: Marketplace;
@@ -56,12 +55,12 @@ export interface Served {
 
 /** The HTTP API, the API reference and the portals, behind the middleware every answer passes. */
 export function httpApp(
-  config: Parameters<typeof guardRoutes>[1] &
+  config: GuardSettings &
     Pick<Config, "CORS_ORIGINS" | "PAYMENT_ENABLED" | "SESSION_DURATION_MINUTES" | "SESSION_PRICE">,
   served: Served,
   logger: Logger,
 ): OpenAPIHono {
-  const { kv, metrics, readiness } = served;
+  const { stores, metrics, payments } = served;
   const app = new OpenAPIHono();
   app.onError(errorHandler(logger));
   app.notFound((c) => c.json({ detail: "Not Found" }, 404));
@@ -75,9 +74,9 @@ export function httpApp(
   app.get("/health", (c) =>
     c.json(HealthResponse.parse({ status: "healthy", payment_enabled: config.PAYMENT_ENABLED })),
   );
-  app.route("/", healthRoutes(readiness));
+  app.route("/", healthRoutes({ ...stores.readiness, ...payments.readiness }));
   app.route("/", metrics.routes());
-  const limits = guardRoutes(app, config, kv, served.market.accounts);
+  const limits = guardRoutes(app, config, stores.kv, served.market.accounts);
   apiRoutes(app, config, served, limits, logger);
 
   app.doc31("/openapi.json", {

@@ -1,10 +1,9 @@
-import type { Logger } from "pino";
 import { deliverAfterRestart } from "../access/recover.ts";
 import type { AccessService } from "../access/service.ts";
 import type { ExecuteService } from "../execute/service.ts";
 import { PaymentRecovery } from "../payments/recovery.ts";
 import type { Payments } from "./payments.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Wiring } from "./shutdown.ts";
 
 // How often interrupted purchases are looked for (besides at start).
 const RECOVERY_INTERVAL_MS = 60_000;
@@ -19,8 +18,7 @@ export async function startRecovery(
   graceMs: number,
   access: AccessService,
   { x402, ledger, networks }: Payments,
-  logger: Logger,
-  shutdown: Shutdown,
+  { logger, shutdown }: Wiring,
 ): Promise<() => Promise<void>> {
   if (!x402) return async () => {};
   const recovery = new PaymentRecovery(ledger, networks, logger, { graceMs, claimMs: RECOVERY_INTERVAL_MS });
@@ -36,11 +34,7 @@ export async function startRecovery(
 }
 
 /** Expires lapsed payment sessions every few seconds. */
-export function startPaymentSessionExpiry(
-  executions: ExecuteService,
-  logger: Logger,
-  shutdown: Shutdown,
-): void {
+export function startPaymentSessionExpiry(executions: ExecuteService, { logger, shutdown }: Wiring): void {
   const expiry = setInterval(
     () => executions.sweep().catch((err) => logger.error({ err }, "expiring payment sessions failed")),
     PAYMENT_SESSION_SWEEP_MS,

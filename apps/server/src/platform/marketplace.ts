@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import { Agent } from "undici";
 import { AdminEmailTakenError } from "../auth/bootstrap.ts";
 import type { SignInOrigins } from "../auth/origins.ts";
@@ -18,7 +17,7 @@ import { SessionEvents } from "../realtime/events.ts";
 import type { RobotCatalog } from "../robots/catalog.ts";
 import type { Payments } from "./payments.ts";
 import type { Control } from "./robots.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Wiring } from "./shutdown.ts";
 import type { Stores } from "./stores.ts";
 
 type MarketSettings = Pick<
@@ -40,8 +39,7 @@ export async function wireMarketplace(
   { networks, x402, transferChains }: Payments,
   catalog: RobotCatalog,
   origins: SignInOrigins,
-  logger: Logger,
-  shutdown: Shutdown,
+  { logger, shutdown }: Wiring,
 ) {
   const accounts = await AuthService.open(database.db, kv, {
     jwtSecret: config.JWT_SECRET,

@@ -15,15 +15,14 @@ import { platformPayees, platformTerms } from "../payments/payees.ts";
 import { networkReadiness } from "../payments/readiness.ts";
 import { X402Payments } from "../payments/x402.ts";
 import type { Control } from "./robots.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Wiring } from "./shutdown.ts";
 
 /** The chains payments are taken on (none in free mode), the ledger, and where the money goes. */
 export async function wirePayments(
   config: Config,
   db: Db,
   onRefusal: (reason: string) => void,
-  logger: Logger,
-  shutdown: Shutdown,
+  { logger, shutdown }: Wiring,
 ) {
   const networks = config.PAYMENT_ENABLED ? await openPaymentNetworks(config) : [];
   const [network] = networks;

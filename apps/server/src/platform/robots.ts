@@ -1,4 +1,3 @@
-import type { Logger } from "pino";
 import { SessionCache } from "../access/cache.ts";
 import { AccessService } from "../access/service.ts";
 import { AccessStore } from "../access/store.ts";
@@ -14,7 +13,7 @@ import { OwedStopStore } from "../robots/owed-stops.ts";
 import { parseRobots, type RobotEntry, type RobotRegistry, readRobotsFile } from "../robots/registry.ts";
 import { LocalNameResolver } from "../robots/resolver.ts";
 import { RobotService } from "../robots/service.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Wiring } from "./shutdown.ts";
 import type { Stores } from "./stores.ts";
 
 /** The robots the configuration names: ROBOTS, then ROBOTS_FILE's. */
@@ -43,8 +42,7 @@ export async function wireRobots(
   registry: RobotRegistry,
   { database, kv, pubsub, instance }: Stores,
   onStop: MotionOptions["onStop"],
-  logger: Logger,
-  shutdown: Shutdown,
+  { logger, shutdown }: Wiring,
 ) {
   const resolver = new LocalNameResolver();
   // Every request to an owner's robot (drive or service) connects through the address guard.

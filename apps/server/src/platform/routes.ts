@@ -21,7 +21,7 @@ import type { Served } from "./http.ts";
 export function apiRoutes(
   app: OpenAPIHono,
   config: Pick<Config, "PAYMENT_ENABLED" | "SESSION_DURATION_MINUTES" | "SESSION_PRICE">,
-  { network, control, purchase, catalog, market }: Served,
+  { payments: { network }, control, purchase, catalog, market }: Served,
   limits: ReturnType<typeof guardRoutes>,
   logger: Logger,
 ): void {

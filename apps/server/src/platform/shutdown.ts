@@ -15,3 +15,9 @@ export class Shutdown {
       await step().catch((err) => this.logger.error({ err }, "shutdown step failed"));
   }
 }
+
+/** What every wiring step is handed: where to log, and where to register what it started. */
+export interface Wiring {
+  readonly logger: Logger;
+  readonly shutdown: Shutdown;
+}

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import { type Database, openDatabase } from "../db/client.ts";
 import type { ReadinessCheck } from "../http/health.ts";
 import { type Kv, openKv, openPubSub, type PubSub } from "../kv/index.ts";
-import type { Shutdown } from "./shutdown.ts";
+import type { Wiring } from "./shutdown.ts";
 
 export interface Stores {
   readonly database: Database;
@@ -18,8 +17,7 @@ export interface Stores {
 /** The database (PostgreSQL, else PGlite in DATA_DIR) and the Kv and pub/sub (Redis, else in-process). */
 export async function openStores(
   config: Pick<Config, "DATABASE_URL" | "DATA_DIR" | "REDIS_URL" | "REDIS_PREFIX">,
-  logger: Logger,
-  shutdown: Shutdown,
+  { logger, shutdown }: Wiring,
 ): Promise<Stores> {
   const database = await openDatabase(
     config.DATABASE_URL
