@@ -17,7 +17,10 @@ import { X402Payments } from "../payments/x402.ts";
 import type { Control } from "./robots.ts";
 import type { Wiring } from "./shutdown.ts";
 
-/** The chains payments are taken on (none in free mode), the ledger, and where the money goes. */
+/**
+ * The chains payments are taken on (none in free mode), the ledger, and where the money goes. It takes the
+ * whole configuration because openPaymentNetworks (payments/networks.ts) still reads it whole.
+ */
 export async function wirePayments(
   config: Config,
   db: Db,
