@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createPlatform, loadConfig, signInOrigins } from "@robo402/server";
 import { Hono } from "hono";
 import { pino } from "pino";
 import { SessionCache } from "../apps/server/src/access/cache.ts";
@@ -14,9 +15,7 @@ import { type ControlAuth, paidAuth, walletHeaderAuth } from "../apps/server/src
 import { AccessService, hashToken } from "../apps/server/src/access/service.ts";
 import { type AccessSession, AccessStore } from "../apps/server/src/access/store.ts";
 import { walletKey } from "../apps/server/src/access/wallet.ts";
-import { createPlatform } from "../apps/server/src/app.ts";
 import { SignInOrigins } from "../apps/server/src/auth/origins.ts";
-import { loadConfig, signInOrigins } from "../apps/server/src/config.ts";
 import { MemoryKv } from "../apps/server/src/kv/memory.ts";
 
 /** A cache that never holds anything: every lookup falls through to the store, as without a cache. */

@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../apps/server/src/main.ts", import.meta.url));
+import { MAIN_SCRIPT as MAIN } from "@robo402/server";
 
 export interface ServerProcess {
   readonly url: string;

@@ -2,14 +2,13 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { MAIN_SCRIPT as MAIN } from "@robo402/server";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { type ServerProcess, startServer } from "./harness.ts";
 
 // One process owns an embedded database directory: a second `npm start` on it refuses, and a
 // predecessor killed with -9 does not block the next start. Always PGlite, whatever the CI pass sets.
 // Each test starts two servers: on a loaded machine a start alone can take most of the default 30 s.
-const MAIN = fileURLToPath(new URL("../apps/server/src/main.ts", import.meta.url));
 
 let dataDir: string;
 let env: Record<string, string>;

@@ -223,6 +223,18 @@ export function signInOrigins(config: Pick<Config, "PUBLIC_URL" | "PORT">): stri
   return [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`];
 }
 
+/** Whether the configuration asks for any simulated robot (dev/ runs them). */
+export const simulates = (
+  config: Pick<
+    Config,
+    "SIMULATED_ROBOTS" | "SIMULATED_VELOCITY_ROBOTS" | "SIMULATED_SERVICES" | "SIMULATED_LINK_ROBOTS"
+  >,
+): boolean =>
+  config.SIMULATED_ROBOTS.length > 0 ||
+  config.SIMULATED_VELOCITY_ROBOTS.length > 0 ||
+  config.SIMULATED_SERVICES ||
+  config.SIMULATED_LINK_ROBOTS.length > 0;
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }

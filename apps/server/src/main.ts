@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { createPlatform } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, simulates } from "./config.ts";
 import { DatabaseInUseError } from "./db/pglite-lock.ts";
 import { logContext, REDACTED_PATHS } from "./http/request-context.ts";
 import { websocketOption } from "./realtime/server.ts";
@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   const destination = pino.destination({ sync: false, minLength: LOG_BATCH_BYTES });
   setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
   const logger = pino({ level: config.LOG_LEVEL, mixin: logContext, redact: REDACTED_PATHS }, destination);
-  const platform = await createPlatform(config, logger);
+  // Simulated robots are development's: their code (and robot-sim) loads only when the configuration asks.
+  const simulation = simulates(config)
+    ? await (await import("./dev/simulation.ts")).startSimulation(config, logger)
+    : undefined;
+  const platform = await createPlatform(config, logger, simulation);
   const options = {
     fetch: platform.app.fetch,
     websocket: websocketOption(),

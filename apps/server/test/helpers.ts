@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
 import pg from "pg";
 import { pino } from "pino";
-import { createPlatform, type Platform } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import { createPlatform, type Platform } from "../src/dev/platform.ts";
 
 /**
  * Where a test's data lives. With DATABASE_URL set (CI sets it) each test gets its own database on

@@ -10,7 +10,7 @@ import type { AccessService } from "./service.ts";
 import type { AccessSession } from "./store.ts";
 import { walletKey } from "./wallet.ts";
 
-/** How a purchase is made: one implementation per payment mode, chosen once in app.ts. */
+/** How a purchase is made: one implementation per payment mode, chosen once in platform/payments.ts. */
 export type PurchaseHandler = (
   c: Context,
   robotHost: string,

@@ -35,3 +35,9 @@ export function executionJson(log: ExecutionLog): z.infer<typeof ExecutionLogRes
     executed_at: log.executedAt.toISOString(),
   };
 }
+
+/** A payment as a robot's recent-payments list shows it. */
+export function recentPaymentJson(session: CallQuote) {
+  const { id, amount, currency, payer, tx_signature, service, status, paid_at } = paymentJson(session);
+  return { session_id: id, amount, currency, payer, tx_signature, service, status, paid_at };
+}

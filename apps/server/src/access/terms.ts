@@ -1,0 +1,22 @@
+import { type Payees, type PaymentNetwork, payeesOr } from "../payments/networks.ts";
+import { type Offer, termsOn } from "../payments/x402.ts";
+import type { RobotEntry } from "../robots/registry.ts";
+
+/**
+ * What a session on a robot costs, who is paid and how x402 describes it: the robot's catalog listing,
+ * else the platform's price and payees.
+ */
+export function sessionTerms(
+  networks: readonly PaymentNetwork[],
+  payees: Payees,
+  session: { readonly price: string; readonly minutes: number },
+): (robot: RobotEntry) => Omit<Offer, "resource"> {
+  return (robot) => ({
+    accepts: termsOn(
+      networks,
+      robot.listing?.price ?? session.price,
+      payeesOr(robot.listing?.payees, payees),
+    ),
+    description: `${session.minutes} minutes of control of ${robot.id}`,
+  });
+}
