@@ -15,13 +15,13 @@ import { configuredRobots, wireRobots } from "./platform/robots.ts";
 import { Shutdown } from "./platform/shutdown.ts";
 import type { Simulation } from "./platform/simulation.ts";
 import { openStores } from "./platform/stores.ts";
-import { RobotRegistry } from "./robots/registry.ts";
-import type { RobotService } from "./robots/service.ts";
+import { ControlledRobots } from "./robots/controlled.ts";
+import type { RobotGateway } from "./robots/gateway.ts";
 
 export interface Platform {
   readonly app: OpenAPIHono;
   readonly access: AccessService;
-  readonly robots: RobotService;
+  readonly robots: RobotGateway;
   readonly database: Database;
   /** Paid mode's primary chain and price; undefined in free mode. */
   readonly network: PaymentNetwork | undefined;
@@ -49,7 +49,7 @@ export async function createPlatform(
   const close = () => shutdown.run();
   try {
     const configured = configuredRobots(config);
-    const registry = new RobotRegistry([...(simulation?.robots ?? []), ...configured]);
+    const controlled = new ControlledRobots([...(simulation?.robots ?? []), ...configured]);
     const stores = await openStores(config, wiring);
     // Read at scrape time, when everything below exists.
     const metrics: Metrics = new Metrics({
@@ -64,7 +64,7 @@ export async function createPlatform(
           })),
         ),
     });
-    const control = await wireRobots(config, registry, stores, metrics.countStop, wiring);
+    const control = await wireRobots(config, controlled, stores, metrics.countStop, wiring);
     const { access, robots } = control;
     const payments = await wirePayments(config, stores.database.db, metrics.countRefusal, wiring);
     const { catalog, enrol } = await wireCatalog(stores, control, payments, configured, simulation, wiring);

@@ -2,12 +2,12 @@ import type { LookupAddress } from "node:dns";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RobotEntry } from "../src/robots/controlled.ts";
 import type { RobotDriver } from "../src/robots/driver.ts";
 import type { TimeKind } from "../src/robots/drivers/kind.ts";
 import { tumbllerKind } from "../src/robots/drivers/tumbller.ts";
 import { velocityKind } from "../src/robots/drivers/velocity.ts";
 import { addressGuard } from "../src/robots/endpoint-guard.ts";
-import type { RobotEntry } from "../src/robots/registry.ts";
 import { LocalNameResolver } from "../src/robots/resolver.ts";
 
 // A board that answers everything, on every loopback address (IPv4 and IPv6), counting what reaches it.

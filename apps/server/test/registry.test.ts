@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { ControlledRobots, parseRobots } from "../src/robots/controlled.ts";
 import { defaultAddresses } from "../src/robots/drivers/tumbller.ts";
-import { parseRobots, RobotRegistry } from "../src/robots/registry.ts";
 import { LocalNameResolver } from "../src/robots/resolver.ts";
 
 describe("robot registry", () => {
@@ -41,10 +41,10 @@ describe("robot registry", () => {
   });
 
   it("finds robots case-insensitively and refuses duplicates", () => {
-    const registry = new RobotRegistry(parseRobots("alpha,beta", "ROBOTS"));
+    const registry = new ControlledRobots(parseRobots("alpha,beta", "ROBOTS"));
     expect(registry.get(" ALPHA ")?.id).toBe("alpha");
     expect(registry.get("gamma")).toBeUndefined();
-    expect(() => new RobotRegistry(parseRobots("alpha,ALPHA", "ROBOTS"))).toThrow("registered twice");
+    expect(() => new ControlledRobots(parseRobots("alpha,ALPHA", "ROBOTS"))).toThrow("registered twice");
   });
 });
 

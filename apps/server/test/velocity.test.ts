@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { RobotCatalogResponse } from "@robo402/protocol";
 import { type RobotSim, startRobotSim, startVelocityRobot, type VelocityRobot } from "@robo402/robot-sim";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { parseRobots } from "../src/robots/registry.ts";
+import { parseRobots } from "../src/robots/controlled.ts";
 import { startTestPlatform, type TestPlatform } from "./helpers.ts";
 import { listen } from "./listen.ts";
 

@@ -1,6 +1,6 @@
+import type { RobotEntry } from "../robots/controlled.ts";
+import type { RobotGateway } from "../robots/gateway.ts";
 import type { LinkHub } from "../robots/link/hub.ts";
-import type { RobotEntry } from "../robots/registry.ts";
-import type { RobotService } from "../robots/service.ts";
 import type { AccessService } from "./service.ts";
 
 /**
@@ -10,7 +10,7 @@ import type { AccessService } from "./service.ts";
  */
 export function releaseOnCatalogChange(
   access: AccessService,
-  robots: RobotService,
+  robots: RobotGateway,
   links: LinkHub,
 ): (entries: RobotEntry[]) => Promise<void> {
   return async (entries) => {

@@ -4,8 +4,8 @@ import { type PaidRoute, x402Route } from "../http/x402.ts";
 import type { Payment } from "../payments/ledger.ts";
 import { alreadyUsed, type Offer, type X402Payments } from "../payments/x402.ts";
 import { Refusal } from "../refusal.ts";
-import type { RobotEntry } from "../robots/registry.ts";
-import type { RobotService } from "../robots/service.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
+import type { RobotGateway } from "../robots/gateway.ts";
 import type { AccessService } from "./service.ts";
 import type { AccessSession } from "./store.ts";
 import { walletKey } from "./wallet.ts";
@@ -47,7 +47,7 @@ export type CrashPoint = "verify" | "lock" | "settle" | "session";
 export function paidPurchase(
   access: AccessService,
   payments: X402Payments,
-  robots: RobotService,
+  robots: RobotGateway,
   /** What a session on this robot costs, who is paid, and how x402 describes it (its catalog listing). */
   termsFor: (robot: RobotEntry) => Omit<Offer, "resource">,
   logger: Logger,

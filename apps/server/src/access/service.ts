@@ -3,9 +3,9 @@ import { EventEmitter } from "node:events";
 import type { PurchaseResponse, SessionResponse } from "@robo402/protocol";
 import type { Logger } from "pino";
 import { isRefusal, Refusal } from "../refusal.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
+import type { RobotGateway } from "../robots/gateway.ts";
 import type { StopReason } from "../robots/motion.ts";
-import type { RobotEntry } from "../robots/registry.ts";
-import type { RobotService } from "../robots/service.ts";
 import type { SessionCache, SessionKeys } from "./cache.ts";
 import { HolderSnapshot } from "./holders.ts";
 import type { AccessSession, AccessStore } from "./store.ts";
@@ -52,7 +52,7 @@ export class AccessService extends EventEmitter<AccessEvents> {
   constructor(
     private readonly store: AccessStore,
     private readonly cache: SessionCache,
-    private readonly robots: RobotService,
+    private readonly robots: RobotGateway,
     private readonly options: AccessOptions,
     private readonly logger: Logger,
   ) {

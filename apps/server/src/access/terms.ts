@@ -1,6 +1,6 @@
 import { type Payees, type PaymentNetwork, payeesOr } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
-import type { RobotEntry } from "../robots/registry.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
 
 /**
  * What a session on a robot costs, who is paid and how x402 describes it: the robot's catalog listing,

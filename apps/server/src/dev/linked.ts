@@ -1,7 +1,7 @@
 import { type Bridge, startBridge, Tumbller } from "@robo402/robot-link";
 import { type RobotSim, startRobotSim } from "@robo402/robot-sim";
 import type { Logger } from "pino";
-import type { RobotEntry } from "../robots/registry.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
 
 /**
  * Simulated Tumbllers that reach the platform as a real one behind a home router would: robo402-link's

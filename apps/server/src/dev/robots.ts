@@ -7,8 +7,8 @@ import {
 } from "@robo402/robot-sim";
 import type { Payees } from "../payments/networks.ts";
 import type { ConfiguredServiceRobot } from "../robots/catalog.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
 import { DEFAULT_VELOCITY_SETTINGS } from "../robots/drivers/velocity.ts";
-import type { RobotEntry } from "../robots/registry.ts";
 
 /** Starts one robot-sim per name on free loopback ports, registered like real robots. */
 export async function startSimulatedRobots(

@@ -2,7 +2,7 @@ import { releaseOnCatalogChange } from "../access/catalog-change.ts";
 import { RobotCatalog } from "../robots/catalog.ts";
 import { announceCatalogChange, followCatalogChanges } from "../robots/catalog-channel.ts";
 import { CatalogStore } from "../robots/catalog-store.ts";
-import type { RobotEntry } from "../robots/registry.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
 import type { Payments } from "./payments.ts";
 import type { Control } from "./robots.ts";
 import type { Wiring } from "./shutdown.ts";

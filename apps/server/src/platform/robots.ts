@@ -4,15 +4,15 @@ import { AccessStore } from "../access/store.ts";
 import type { Config } from "../config.ts";
 import { BREAKER_TIMING } from "../robots/breaker.ts";
 import type { UrlCheck } from "../robots/catalog.ts";
+import { type ControlledRobots, parseRobots, type RobotEntry, readRobotsFile } from "../robots/controlled.ts";
 import { buildDriver } from "../robots/drivers/index.ts";
 import { addressGuard, checkRobotUrl, dispatcherThrough } from "../robots/endpoint-guard.ts";
+import { RobotGateway } from "../robots/gateway.ts";
 import { LinkHub } from "../robots/link/hub.ts";
 import { DeviceTokens } from "../robots/link/tokens.ts";
 import { MotionGuard, type MotionOptions } from "../robots/motion.ts";
 import { OwedStopStore } from "../robots/owed-stops.ts";
-import { parseRobots, type RobotEntry, type RobotRegistry, readRobotsFile } from "../robots/registry.ts";
 import { LocalNameResolver } from "../robots/resolver.ts";
-import { RobotService } from "../robots/service.ts";
 import type { Wiring } from "./shutdown.ts";
 import type { Stores } from "./stores.ts";
 
@@ -36,10 +36,10 @@ type RobotSettings = Pick<
   | "ROBOT_HEARTBEAT_MS"
 >;
 
-/** The control path: the registry's robots, their drivers and links, and who holds which. */
+/** The control path: the robots it may reach, their drivers and links, and who holds which. */
 export async function wireRobots(
   config: RobotSettings,
-  registry: RobotRegistry,
+  controlled: ControlledRobots,
   { database, kv, pubsub, instance }: Stores,
   onStop: MotionOptions["onStop"],
   { logger, shutdown }: Wiring,
@@ -60,8 +60,8 @@ export async function wireRobots(
     onStop,
   });
   shutdown.add(() => motion.close());
-  const robots = new RobotService(
-    registry,
+  const robots = new RobotGateway(
+    controlled,
     (entry) =>
       buildDriver(entry, {
         resolver,

@@ -1,6 +1,6 @@
 import type { Payees } from "../payments/networks.ts";
 import type { ConfiguredServiceRobot } from "../robots/catalog.ts";
-import type { RobotEntry } from "../robots/registry.ts";
+import type { RobotEntry } from "../robots/controlled.ts";
 
 /**
  * Robots a development setup runs in this process beside the configured ones (dev/ starts them; production

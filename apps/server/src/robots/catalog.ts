@@ -12,10 +12,10 @@ import type {
   ExecutionTally,
   NewCatalogRobot,
 } from "./catalog-store.ts";
+import type { RobotEntry } from "./controlled.ts";
 import { robotKind } from "./drivers/index.ts";
 import { dialsIn, type Registration, type RobotKind } from "./drivers/kind.ts";
 import { newDeviceToken } from "./link/tokens.ts";
-import type { RobotEntry } from "./registry.ts";
 
 /** Who asks: enough of an account to decide what it may see and change. */
 export interface Caller {
@@ -45,8 +45,9 @@ export interface ConfiguredServiceRobot {
 }
 
 /**
- * The marketplace's registry: who may list, see and change which robot. Drive robots (the Tumbllers) are
- * rows like any other; after every change the control path's registry is reloaded from here (`onChange`).
+ * The marketplace's catalog: who may list, see and change which robot. Drive robots (the Tumbllers) are
+ * rows like any other; after every change the control path's robots (ControlledRobots) are loaded again from
+ * here (`onChange`).
  */
 export class RobotCatalog {
   constructor(
@@ -197,7 +198,7 @@ export class RobotCatalog {
     return this.store.tally(robotId, tally, db);
   }
 
-  /** Brings the configured robots into the catalog (at start) and loads the control path's registry. */
+  /** Brings the configured robots into the catalog (at start) and loads the control path's robots. */
   async syncConfigured(drive: ConfiguredDriveRobot[], services: ConfiguredServiceRobot[]): Promise<void> {
     await this.#upsertConfigured(drive);
     await this.store.retireUnconfigured(

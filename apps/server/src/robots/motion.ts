@@ -185,7 +185,7 @@ export class MotionGuard {
       ? await this.kv.setUnless(this.#key(robotId), stamp, ttl, this.#fenceKey(session))
       : await this.kv.set(this.#key(robotId), stamp, ttl).then(() => true);
     if (!shared) throw new SessionEndedError("the session has ended");
-    // A velocity goes only to a driver that takes one (RobotService.velocity checks).
+    // A velocity goes only to a driver that takes one (RobotGateway.velocity checks).
     await (typeof command === "string" ? driver.command(command) : driver.velocity?.(command));
   }
 

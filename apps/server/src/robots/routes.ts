@@ -17,7 +17,7 @@ import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import { Refusal } from "../refusal.ts";
 import type { Frame } from "./camera.ts";
-import type { RobotService } from "./service.ts";
+import type { RobotGateway } from "./gateway.ts";
 
 const controlErrors = errors({
   401: "No wallet or credentials given",
@@ -113,7 +113,7 @@ const status = createRoute({
 });
 
 /** `/api/v1/robot/*` of the first plan: control of the robot bound to the caller's session. */
-export function robotRoutes(robots: RobotService, access: AccessService, auth: ControlAuth) {
+export function robotRoutes(robots: RobotGateway, access: AccessService, auth: ControlAuth) {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(
       motor,
@@ -225,7 +225,7 @@ const list = createRoute({
 });
 
 /** `/api/v1/robots`: what there is to buy. */
-export function robotListRoutes(robots: RobotService, access: AccessService) {
+export function robotListRoutes(robots: RobotGateway, access: AccessService) {
   return new OpenAPIHono({ defaultHook: validationHook }).openapi(list, async (c) => {
     const listed = await Promise.all(
       robots.list().map(async (robot) => {

@@ -1,6 +1,6 @@
 import type { RobotDriver as KindName } from "@robo402/protocol";
+import type { RobotEntry } from "../controlled.ts";
 import type { RobotDriver } from "../driver.ts";
-import type { RobotEntry } from "../registry.ts";
 import { httpServiceKind } from "./http-service.ts";
 import type { DriverContext, RobotKind } from "./kind.ts";
 import { linkKind } from "./link.ts";

@@ -1,8 +1,8 @@
 import type { z } from "zod";
+import type { RobotEntry } from "../controlled.ts";
 import type { RobotDriver } from "../driver.ts";
 import type { AddressGuard } from "../endpoint-guard.ts";
 import type { LinkHub } from "../link/hub.ts";
-import type { RobotEntry } from "../registry.ts";
 import type { LocalNameResolver } from "../resolver.ts";
 
 /** What the app hands every kind when it builds a driver: the platform's shared parts. */

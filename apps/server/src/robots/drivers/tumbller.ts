@@ -1,6 +1,7 @@
 import { isIPv4 } from "node:net";
 import type { MotorCommand } from "@robo402/protocol";
 import { z } from "zod";
+import type { RobotEntry } from "../controlled.ts";
 import {
   RobotBadAnswerError,
   RobotBusyError,
@@ -8,7 +9,6 @@ import {
   type RobotInfo,
   RobotUnavailableError,
 } from "../driver.ts";
-import type { RobotEntry } from "../registry.ts";
 import { askBoard } from "./board.ts";
 import type { DriverContext, Registration, TimeKind } from "./kind.ts";
 

@@ -1,8 +1,8 @@
 import type { MotorCommand, Velocity } from "@robo402/protocol";
 import { keptConnections } from "@robo402/robot-link";
 import { z } from "zod";
+import type { RobotEntry } from "../controlled.ts";
 import { type RobotDriver, RobotUnavailableError } from "../driver.ts";
-import type { RobotEntry } from "../registry.ts";
 import { askBoard } from "./board.ts";
 import type { DriverContext, TimeKind } from "./kind.ts";
 import { tumbllerDriver, tumbllerKind } from "./tumbller.ts";
@@ -79,7 +79,7 @@ export function velocityDriver(entry: RobotEntry, context: DriverContext): Robot
     velocity: ({ linear, angular }: Velocity) =>
       send({ linear: linear * limits.max_linear, angular: angular * limits.max_angular }),
     command: async (command: MotorCommand) => {
-      // RobotService refuses a Tumbller's motions before they reach a velocity robot; stop is zero speeds.
+      // RobotGateway refuses a Tumbller's motions before they reach a velocity robot; stop is zero speeds.
       if (command !== "stop") throw new Error(`a velocity robot takes no '${command}'`);
       await send({ linear: 0, angular: 0 });
     },

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Payees } from "../payments/networks.ts";
 import { robotKind } from "./drivers/index.ts";
 
-/** A robot sold by time that the platform may talk to. Nothing outside this registry is ever contacted. */
+/** A robot sold by time that the platform may talk to. Nothing outside ControlledRobots is ever contacted. */
 export interface RobotEntry {
   /** The canonical `robot_host` (lower case): an mDNS name or an IPv4 address. */
   readonly id: string;
@@ -125,14 +125,18 @@ export function readRobotsFile(path: string): RobotEntry[] {
   return parseRobots(text, `ROBOTS_FILE ${path}`);
 }
 
-export class RobotRegistry {
+/**
+ * The drive robots the control path may reach: the catalog's drive robots (RobotCatalog), loaded again
+ * after every change. RobotGateway is how they are talked to.
+ */
+export class ControlledRobots {
   #byId = new Map<string, RobotEntry>();
 
   constructor(entries: Iterable<RobotEntry>) {
     this.replace(entries);
   }
 
-  /** Swaps the whole registry at once (the catalog reloads it when a robot is added or changed). */
+  /** Swaps the whole set at once (the catalog reloads it when a robot is added or changed). */
   replace(entries: Iterable<RobotEntry>): void {
     const byId = new Map<string, RobotEntry>();
     for (const entry of entries) {

@@ -4,9 +4,9 @@ import type { Logger } from "pino";
 import { Refusal } from "../refusal.ts";
 import { BoardBreaker, type BreakerOptions, guardDriver } from "./breaker.ts";
 import { CameraFeed, type CameraOptions, type CameraShare, type Frame } from "./camera.ts";
+import type { ControlledRobots, RobotEntry } from "./controlled.ts";
 import { RobotBadAnswerError, type RobotDriver, type RobotInfo, RobotUnavailableError } from "./driver.ts";
 import { type MotionGuard, SessionEndedError, type StopReason } from "./motion.ts";
-import type { RobotEntry, RobotRegistry } from "./registry.ts";
 
 export type DriverFactory = (entry: RobotEntry) => RobotDriver;
 
@@ -23,16 +23,16 @@ export interface RobotEvents {
 }
 
 /**
- * The robots the platform knows, and the one way to talk to them. Every call to a robot goes through
+ * The one way to talk to the robots the platform knows (ControlledRobots). Every call to a robot goes through
  * its board's breaker: one request in flight per board, and a failing board refused fast.
  */
-export class RobotService extends EventEmitter<RobotEvents> {
+export class RobotGateway extends EventEmitter<RobotEvents> {
   readonly #drivers = new Map<string, RobotDriver>();
   readonly #cameras = new Map<string, CameraFeed>();
   readonly #info = new Map<string, { at: number; info: Promise<RobotInfo | null>; answered?: true }>();
 
   constructor(
-    private readonly registry: RobotRegistry,
+    private readonly controlled: ControlledRobots,
     private readonly makeDriver: DriverFactory,
     private readonly motion: MotionGuard,
     private readonly cameraOptions: CameraOptions,
@@ -41,7 +41,9 @@ export class RobotService extends EventEmitter<RobotEvents> {
     private readonly logger: Logger,
   ) {
     super();
-    motion.watch(() => this.registry.list().map((entry) => ({ id: entry.id, driver: this.#driver(entry) })));
+    motion.watch(() =>
+      this.controlled.list().map((entry) => ({ id: entry.id, driver: this.#driver(entry) })),
+    );
   }
 
   /** The registered robot named `host`; anything else is refused before any request leaves. */
@@ -52,11 +54,11 @@ export class RobotService extends EventEmitter<RobotEvents> {
   }
 
   lookup(host: string): RobotEntry | undefined {
-    return this.registry.get(host);
+    return this.controlled.get(host);
   }
 
   list(): RobotEntry[] {
-    return this.registry.list();
+    return this.controlled.list();
   }
 
   /**
@@ -65,7 +67,7 @@ export class RobotService extends EventEmitter<RobotEvents> {
    */
   reload(entries: RobotEntry[]): void {
     const next = new Map(entries.map((entry) => [entry.id, entry]));
-    for (const previous of this.registry.list()) {
+    for (const previous of this.controlled.list()) {
       const entry = next.get(previous.id);
       if (entry && entry.motorUrl === previous.motorUrl && entry.cameraUrl === previous.cameraUrl) continue;
       this.#drivers.delete(previous.id);
@@ -73,7 +75,7 @@ export class RobotService extends EventEmitter<RobotEvents> {
       void this.#cameras.get(previous.id)?.close();
       this.#cameras.delete(previous.id);
     }
-    this.registry.replace(entries);
+    this.controlled.replace(entries);
   }
 
   /** Refuses a robot its listing does not offer for sale now: suspended (403) or not active (503). */
