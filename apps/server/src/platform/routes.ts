@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Logger } from "pino";
+import { robotListRoutes, robotRoutes } from "../access/control-routes.ts";
 import { accessRoutes } from "../access/routes.ts";
 import { adminRobotRoutes } from "../admin/robots.ts";
 import { adminUserRoutes } from "../admin/users.ts";
@@ -13,7 +14,6 @@ import { adminUnmatchedRoutes, unmatchedRoutes } from "../payments/unmatched-rou
 import { sessionSocketRoutes } from "../realtime/routes.ts";
 import { catalogRoutes } from "../robots/catalog-routes.ts";
 import { deviceTokenRoutes, linkRoutes } from "../robots/link/routes.ts";
-import { robotListRoutes, robotRoutes } from "../robots/routes.ts";
 import type { guardRoutes } from "./guards.ts";
 import type { Served } from "./http.ts";
 

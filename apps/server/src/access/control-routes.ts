@@ -10,14 +10,14 @@ import {
   VelocityResponse,
 } from "@robo402/protocol";
 import { stream } from "hono/streaming";
-import type { ControlAuth } from "../access/identity.ts";
-import type { AccessService } from "../access/service.ts";
-import { maskWallet } from "../access/wallet.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import { Refusal } from "../refusal.ts";
-import type { Frame } from "./camera.ts";
-import type { RobotGateway } from "./gateway.ts";
+import type { Frame } from "../robots/camera.ts";
+import type { RobotGateway } from "../robots/gateway.ts";
+import type { ControlAuth } from "./identity.ts";
+import type { AccessService } from "./service.ts";
+import { maskWallet } from "./wallet.ts";
 
 const controlErrors = errors({
   401: "No wallet or credentials given",
