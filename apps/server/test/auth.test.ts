@@ -10,7 +10,7 @@ import { pino } from "pino";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage, parseSiweMessage } from "viem/siwe";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { adminUserRoutes } from "../src/admin/users.ts";
+import { adminUserRoutes } from "../src/admin/user-routes.ts";
 import { AdminEmailTakenError, ensureAdmin } from "../src/auth/bootstrap.ts";
 import { type AuthEnv, authenticate, requireRole, signedIn } from "../src/auth/middleware.ts";
 import { SignInOrigins } from "../src/auth/origins.ts";

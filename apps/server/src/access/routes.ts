@@ -10,7 +10,7 @@ import {
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import type { ControlAuth } from "./identity.ts";
-import type { PurchaseHandler } from "./purchase.ts";
+import type { PurchaseHandler } from "./purchase-route.ts";
 import type { AccessService } from "./service.ts";
 
 export interface AccessRoutesOptions {

@@ -1,3 +1,4 @@
+import type { Payment } from "../payments/ledger.ts";
 import { type Payees, type PaymentNetwork, payeesOr } from "../payments/networks.ts";
 import { type Offer, termsOn } from "../payments/x402.ts";
 import type { RobotEntry } from "../robots/controlled.ts";
@@ -20,3 +21,11 @@ export function sessionTerms(
     description: `${session.minutes} minutes of control of ${robot.id}`,
   });
 }
+
+// What the ledger says a time-based purchase bought: `access:<robot>`.
+const PURCHASE = "access:";
+
+export const purchaseResource = (robot: RobotEntry): string => `${PURCHASE}${robot.id}`;
+
+/** Whether a ledger payment bought time on a robot (as opposed to a call). */
+export const isPurchase = (payment: Payment): boolean => payment.resource.startsWith(PURCHASE);

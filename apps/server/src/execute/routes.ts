@@ -12,7 +12,7 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
 import type { CatalogRobot } from "../robots/catalog-store.ts";
-import type { CallHandler } from "./paid-call.ts";
+import type { CallHandler } from "./paid-call-route.ts";
 import type { ExecuteService } from "./service.ts";
 import type { TransferPayments } from "./transfer-verify.ts";
 

@@ -30,3 +30,9 @@ export function describeBearer<E extends Env>(app: OpenAPIHono<E>) {
     description: "The access_token from POST /api/auth/register or /api/auth/login",
   });
 }
+
+/** What every admin route may answer besides its own: the caller is not signed in, or not an admin. */
+export const adminErrors = errors({
+  401: "Not signed in, or a bad token",
+  403: "The caller is not an admin",
+});

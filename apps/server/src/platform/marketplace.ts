@@ -5,7 +5,7 @@ import { AuthService } from "../auth/service.ts";
 import { siweChainId } from "../auth/siwe-chain.ts";
 import type { Config } from "../config.ts";
 import { executeService } from "../execute/executor.ts";
-import { freeCall, paidCall } from "../execute/paid-call.ts";
+import { freeCall, paidCall } from "../execute/paid-call-route.ts";
 import { ExecutionRecorder } from "../execute/record.ts";
 import { ExecuteService } from "../execute/service.ts";
 import { SessionCalls } from "../execute/session-call.ts";

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RobotCatalogResponse, RobotResponse } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
-import { bearer, errors, json } from "../http/openapi.ts";
+import { adminErrors, bearer, errors, json } from "../http/openapi.ts";
 import {
   type LinkPresence,
   linkedAmong,
@@ -10,7 +10,6 @@ import {
   robotJson,
   shownRobot,
 } from "../robots/catalog.ts";
-import { adminErrors } from "./users.ts";
 
 const RobotId = z.object({ id: z.uuid({ message: "must be a robot id (a UUID)" }) });
 

@@ -8,6 +8,7 @@ import type { RobotEntry } from "../robots/controlled.ts";
 import type { RobotGateway } from "../robots/gateway.ts";
 import type { AccessService } from "./service.ts";
 import type { AccessSession } from "./store.ts";
+import { purchaseResource } from "./terms.ts";
 import { walletKey } from "./wallet.ts";
 
 /** How a purchase is made: one implementation per payment mode, chosen once in platform/payments.ts. */
@@ -29,12 +30,6 @@ export function freePurchase(access: AccessService): PurchaseHandler {
     return c.json(await access.purchase(claimedWallet, robotHost), 200);
   };
 }
-
-// What the ledger says a time-based purchase bought: `access:<robot>`.
-const PURCHASE = "access:";
-
-/** Whether a ledger payment bought time on a robot (as opposed to a call). */
-export const isPurchase = (payment: Payment): boolean => payment.resource.startsWith(PURCHASE);
 
 export type CrashPoint = "verify" | "lock" | "settle" | "session";
 
@@ -73,7 +68,7 @@ export function paidPurchase(
           online = access.assertOnline(robot);
           online.catch(() => {}); // awaited by the purchase; a payment refused first never asks
         }
-        return { resource: `${PURCHASE}${robot.id}`, ...termsFor(robot) };
+        return { resource: purchaseResource(robot), ...termsFor(robot) };
       },
       async repeat(payment) {
         const repeated = payment.sessionId ? await access.reissue(payment.sessionId) : undefined;
@@ -120,19 +115,4 @@ export function paidPurchase(
       };
     });
   };
-}
-
-/**
- * Finishes a purchase a crash interrupted after its payment settled: the session it paid for opens,
- * or, when it no longer can, the payment is owed back. Never a payment settled with nothing to show.
- */
-export async function recoverPurchase(
-  access: AccessService,
-  payment: Payment,
-): Promise<{ granted: string } | { refund: string }> {
-  const held = payment.sessionId ? await access.session(payment.sessionId) : undefined;
-  if (!held || held.endedAt) return { refund: "the session it paid for could not be opened after a restart" };
-  if (!held.pending) return { granted: held.id };
-  const granted = await access.activate(held, payment.txHash);
-  return granted ? { granted: held.id } : { refund: "the robot's hold lapsed before the session opened" };
 }

@@ -4,14 +4,9 @@ import { type AuthEnv, authenticate, requireRole } from "../auth/middleware.ts";
 import type { AuthService } from "../auth/service.ts";
 import { userResponse } from "../auth/user-response.ts";
 import { validationHook } from "../http/errors.ts";
-import { bearer, describeBearer, errors, json } from "../http/openapi.ts";
+import { adminErrors, bearer, describeBearer, errors, json } from "../http/openapi.ts";
 
 /** What every admin route may refuse. */
-export const adminErrors = errors({
-  401: "Not signed in, or a bad token",
-  403: "The caller is not an admin",
-});
-
 const list = createRoute({
   method: "get",
   path: "/users",
