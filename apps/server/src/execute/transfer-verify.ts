@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
+import { parseUnits } from "viem";
 import type { Db } from "../db/client.ts";
 import { isUniqueViolation } from "../db/client.ts";
 import type { Received, TransferCheck, TransferVerifier } from "../payments/families/transfer.ts";
-import { dollarsToBaseUnits, type PaymentNetwork } from "../payments/networks.ts";
+import type { PaymentNetwork } from "../payments/networks.ts";
 import type { SpentTransactions } from "../payments/spent.ts";
 import type { UnmatchedTransfers } from "../payments/unmatched.ts";
 import { Refusal } from "../refusal.ts";
@@ -99,7 +100,7 @@ export class TransferPayments {
       txHash: tx,
       asset: session.asset,
       recipient: session.recipientAddress,
-      minAmount: BigInt(dollarsToBaseUnits(session.amount, network.asset.decimals)),
+      minAmount: parseUnits(session.amount, network.asset.decimals),
       notBefore: session.createdAt,
       sessionId: session.id,
       linkedWallet: linked ?? undefined,

@@ -1,6 +1,7 @@
 import { type Devchain, startDevchain } from "@robo402/devchain";
 import { PAYMENT_NETWORKS } from "@robo402/protocol";
 import type { Network as CaipNetwork, Price } from "@x402/core/types";
+import { parseUnits } from "viem";
 import { type Config, ConfigError, type Network } from "../config.ts";
 import { FAMILIES, type FamilyId, familyIdOf } from "./families/index.ts";
 
@@ -45,22 +46,13 @@ export interface PaymentNetwork {
 export const payeeOn = (network: PaymentNetwork, payees: Payees): string | undefined =>
   payees[network.family] || undefined;
 
-/** "$0.10" → 100000 base units of a 6-decimal token, without floating point. */
-export function dollarsToBaseUnits(price: string, decimals: number): string {
-  const [whole = "0", fraction = ""] = price.replace("$", "").split(".");
-  return (
-    BigInt(whole) * 10n ** BigInt(decimals) +
-    BigInt(fraction.padEnd(decimals, "0").slice(0, decimals) || "0")
-  ).toString();
-}
-
 /**
  * A dollar price (`$0.10` or `0.10`) as x402 states it: base units of the network's own asset (with the
  * EIP-712 domain EIP-3009 signatures are made over, when the asset has one).
  */
 export function priceIn(asset: PaymentAsset, dollars: string): Price {
   return {
-    amount: dollarsToBaseUnits(dollars, asset.decimals),
+    amount: parseUnits(dollars.replace("$", ""), asset.decimals).toString(),
     asset: asset.address,
     extra: asset.version ? { name: asset.name, version: asset.version } : {},
   };
