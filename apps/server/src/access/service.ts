@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: every way a hold begins and ends is here (purchase, release, expiry, outage),
+// so the order every end follows (forget the cached session, fence it, then stop the robot) is written once.
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { PurchaseResponse, SessionResponse } from "@robo402/protocol";

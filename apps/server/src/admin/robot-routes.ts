@@ -3,13 +3,8 @@ import { RobotCatalogResponse, RobotResponse } from "@robo402/protocol";
 import { type AuthEnv, signedIn } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { adminErrors, bearer, errors, json } from "../http/openapi.ts";
-import {
-  type LinkPresence,
-  linkedAmong,
-  type RobotCatalog,
-  robotJson,
-  shownRobot,
-} from "../robots/catalog.ts";
+import type { RobotCatalog } from "../robots/catalog.ts";
+import { type LinkPresence, linkedAmong, robotJson, shownRobot } from "../robots/robot-json.ts";
 
 const RobotId = z.object({ id: z.uuid({ message: "must be a robot id (a UUID)" }) });
 

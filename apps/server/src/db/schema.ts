@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: drizzle-kit generates the migrations from this one file, and the tables
+// reference each other.
 import { ROBOT_KINDS } from "@robo402/protocol";
 import { sql } from "drizzle-orm";
 import {

@@ -1,6 +1,6 @@
 import type { ExecutionLogResponse, PaymentSessionResponse } from "@robo402/protocol";
 import type { z } from "zod";
-import { trimDecimal } from "../robots/catalog.ts";
+import { trimDecimal } from "../robots/robot-json.ts";
 import type { CallQuote, ExecutionLog } from "./store.ts";
 
 export function paymentJson(session: CallQuote): z.infer<typeof PaymentSessionResponse> {

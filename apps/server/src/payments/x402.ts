@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: one class, x402's resource server as the platform speaks it, with the types
+// of the one payment path it serves; split, the ledger hooks' contract (PaymentAttempt) would live apart
+// from the calls that fill it in.
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader } from "@x402/core/http";
 import { parsePaymentPayload } from "@x402/core/schemas";
 import { FacilitatorResponseError, HTTPFacilitatorClient, x402ResourceServer } from "@x402/core/server";

@@ -12,14 +12,8 @@ import type { AuthEnv } from "../auth/middleware.ts";
 import { signedIn } from "../auth/middleware.ts";
 import { validationHook } from "../http/errors.ts";
 import { errors, json } from "../http/openapi.ts";
-import {
-  type LinkPresence,
-  linkedAmong,
-  type RobotCatalog,
-  robotJson,
-  shownRobot,
-  trimDecimal,
-} from "./catalog.ts";
+import type { RobotCatalog } from "./catalog.ts";
+import { type LinkPresence, linkedAmong, robotJson, shownRobot, trimDecimal } from "./robot-json.ts";
 
 /** Recent payments of a robot, as its metrics show them (the execute domain's sessions). */
 export type RecentPayments = (

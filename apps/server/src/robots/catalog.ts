@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RobotCreate, RobotResponse, RobotUpdate } from "@robo402/protocol";
+import type { RobotCreate, RobotUpdate } from "@robo402/protocol";
 import type { Logger } from "pino";
 import { type Db, isUniqueViolation } from "../db/client.ts";
 import type { Role } from "../db/schema.ts";
@@ -12,7 +12,7 @@ import type {
   ExecutionTally,
   NewCatalogRobot,
 } from "./catalog-store.ts";
-import type { RobotEntry } from "./controlled.ts";
+import { controlledEntry, type RobotEntry } from "./controlled.ts";
 import { robotKind } from "./drivers/index.ts";
 import { dialsIn, type Registration, type RobotKind } from "./drivers/kind.ts";
 import { newDeviceToken } from "./link/tokens.ts";
@@ -246,7 +246,7 @@ export class RobotCatalog {
   /** Reloads the drive robots from the database into the control path (also when another instance changed them). */
   async reload(): Promise<void> {
     const rows = await this.store.driveRobots();
-    await this.onChange(rows.map(toEntry));
+    await this.onChange(rows.map(controlledEntry));
   }
 
   async #changed(): Promise<void> {
@@ -271,83 +271,6 @@ export function configuredId(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-function toEntry(row: CatalogRobot): RobotEntry {
-  return {
-    id: row.host ?? row.id,
-    driver: row.driver,
-    motorUrl: row.endpoint,
-    cameraUrl: row.cameraUrl ?? row.endpoint,
-    settings: row.settings,
-    ...(row.ownerId && { ownerId: row.ownerId }),
-    listing: {
-      robotId: row.id,
-      price: row.price,
-      payees: row.payees,
-      status: row.status,
-      suspended: row.suspendedAt !== null,
-    },
-  };
-}
-
-/** Of the robot hosts given, those whose link is up now (LinkHub.linkedAmong). */
-export type LinkPresence = (hosts: readonly string[]) => Promise<ReadonlySet<string>>;
-
-/** The hosts of `robots` whose link is up now; only robots that dial in are asked about. */
-export function linkedAmong(robots: readonly CatalogRobot[], presence: LinkPresence) {
-  const hosts = robots.flatMap((robot) =>
-    robot.host && dialsIn(robotKind(robot.driver)) ? [robot.host] : [],
-  );
-  return presence(hosts);
-}
-
-/** One robot as the API shows it, its link asked about now. */
-export async function shownRobot(
-  robot: CatalogRobot,
-  viewer: Caller | undefined,
-  presence: LinkPresence,
-): Promise<RobotResponse> {
-  return robotJson(robot, viewer, await linkedAmong([robot], presence));
-}
-
-/**
- * A robot as the API shows it; where it is reached only to its owner and admins. `linked` holds the hosts
- * of the robots whose link is up now (see `linkedAmong`).
- */
-export function robotJson(
-  robot: CatalogRobot,
-  viewer: Caller | undefined,
-  linked: ReadonlySet<string>,
-): RobotResponse {
-  const manager = viewer !== undefined && canManage(robot, viewer);
-  const kind = robotKind(robot.driver);
-  return {
-    id: robot.id,
-    owner_id: robot.ownerId,
-    name: robot.name,
-    description: robot.description,
-    price: trimDecimal(robot.price),
-    currency: "USDC",
-    // The API names each family's address on its own.
-    wallet_address: robot.payees.evm ?? "",
-    solana_address: robot.payees.svm ?? null,
-    services: robot.services,
-    status: robot.status,
-    driver: robot.driver,
-    sells: kind.sells,
-    host: robot.host,
-    control: kind.sells === "time" ? (kind.control ?? "motor") : null,
-    linked: dialsIn(kind) ? robot.host !== null && linked.has(robot.host) : null,
-    ...(manager && { endpoint: robot.endpoint, camera_url: robot.cameraUrl }),
-    suspended: robot.suspendedAt !== null,
-    created_at: robot.createdAt.toISOString(),
-    metrics: {
-      total_executions: robot.executionCount,
-      avg_response_time: robot.avgResponseTime,
-      success_rate: robot.successRate,
-    },
-  };
-}
-
 /** The kind's own settings as it reads them (null when it has none); a 422 naming what is wrong otherwise. */
 function settingsFor(kind: RobotKind, name: string, settings: unknown): Record<string, unknown> | null {
   const parsed = kind.settings.safeParse(settings ?? null);
@@ -360,11 +283,6 @@ function settingsFor(kind: RobotKind, name: string, settings: unknown): Record<s
 function refuseRegistration(kind: RobotKind, registration: Registration): void {
   const reason = kind.checkRegistration(registration);
   if (reason) throw new Refusal("invalid", reason);
-}
-
-/** PostgreSQL's numeric(20,6) reads "0.050000"; people read "0.05". */
-export function trimDecimal(value: string): string {
-  return value.includes(".") ? value.replace(/\.?0+$/, "") : value;
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type RobotDriver, RobotDriver as RobotDriverName } from "@robo402/protocol";
 import { z } from "zod";
 import type { Payees } from "../payments/networks.ts";
+import type { CatalogRobot } from "./catalog-store.ts";
 import { robotKind } from "./drivers/index.ts";
 
 /** A robot sold by time that the platform may talk to. Nothing outside ControlledRobots is ever contacted. */
@@ -154,4 +155,23 @@ export class ControlledRobots {
   list(): RobotEntry[] {
     return [...this.#byId.values()];
   }
+}
+
+/** A drive robot's catalog row as the control path holds it. */
+export function controlledEntry(row: CatalogRobot): RobotEntry {
+  return {
+    id: row.host ?? row.id,
+    driver: row.driver,
+    motorUrl: row.endpoint,
+    cameraUrl: row.cameraUrl ?? row.endpoint,
+    settings: row.settings,
+    ...(row.ownerId && { ownerId: row.ownerId }),
+    listing: {
+      robotId: row.id,
+      price: row.price,
+      payees: row.payees,
+      status: row.status,
+      suspended: row.suspendedAt !== null,
+    },
+  };
 }

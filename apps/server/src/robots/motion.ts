@@ -1,3 +1,5 @@
+// Over 300 lines on purpose: one state machine per robot (the armed dead-man, the session fences, the
+// stops owed), whose transitions are only safe when read together.
 import { randomUUID } from "node:crypto";
 import type { MotorCommand, Velocity } from "@robo402/protocol";
 import type { Logger } from "pino";
