@@ -4,7 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { Logger } from "pino";
 import type { ControlAuth } from "../access/identity.ts";
-import type { PurchaseHandler } from "../access/purchase-route.ts";
+import type { PurchaseHandler } from "../access/routes.ts";
 import type { Config } from "../config.ts";
 import { bodyLimit } from "../http/body-limit.ts";
 import { cors } from "../http/cors.ts";

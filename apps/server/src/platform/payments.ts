@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { paidAuth, walletHeaderAuth } from "../access/identity.ts";
-import { freePurchase, paidPurchase } from "../access/purchase-route.ts";
+import { freePurchase, paidPurchase } from "../access/routes.ts";
 import { sessionTerms } from "../access/terms.ts";
 import type { SignInOrigins } from "../auth/origins.ts";
 import type { Config } from "../config.ts";
