@@ -1,4 +1,4 @@
-import { NETWORK_NAMES, PAYMENT_NETWORKS } from "@robo402/protocol";
+import { NETWORK_NAMES, type NetworkName, PAYMENT_NETWORKS } from "@robo402/protocol";
 import { isAddress } from "@solana/kit";
 import { z } from "zod";
 
@@ -55,8 +55,6 @@ const optionalText = z
   .optional()
   .transform((value) => (value ? value : undefined));
 
-const NETWORKS = NETWORK_NAMES;
-
 const solanaAddress = optionalText.pipe(
   z.string().refine(isAddress, "expected a Solana address (base58, 32 bytes)").optional(),
 );
@@ -83,10 +81,12 @@ const EnvSchema = z.object({
     .trim()
     .regex(/^(0x[0-9a-fA-F]{40})?$/, "expected an EVM address (0x and 40 hex digits)")
     .default(""),
-  X402_NETWORK: z.enum(NETWORKS, { message: `expected one of ${NETWORKS.join(", ")}` }).default("local"),
+  X402_NETWORK: z
+    .enum(NETWORK_NAMES, { message: `expected one of ${NETWORK_NAMES.join(", ")}` })
+    .default("local"),
   /** Several networks at once (e.g. `local,solana-local`): every 402 lists each; the first is the primary. */
   X402_NETWORKS: list([]).pipe(
-    z.array(z.enum(NETWORKS, { message: `expected networks among ${NETWORKS.join(", ")}` })),
+    z.array(z.enum(NETWORK_NAMES, { message: `expected networks among ${NETWORK_NAMES.join(", ")}` })),
   ),
   /** Where Solana payments go for robots that name no Solana address of their own. */
   SOLANA_PAYMENT_ADDRESS: solanaAddress,
@@ -215,7 +215,7 @@ const Checked = EnvSchema.superRefine((env, ctx) => {
 });
 
 export type Config = z.infer<typeof EnvSchema>;
-export type Network = (typeof NETWORKS)[number];
+export type Network = NetworkName;
 
 /** The origins sign-ins may name: PUBLIC_URL, else this server's own on loopback (localhost or 127.0.0.1). */
 export function signInOrigins(config: Pick<Config, "PUBLIC_URL" | "PORT">): string[] {

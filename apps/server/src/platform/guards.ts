@@ -28,6 +28,8 @@ export function guardRoutes(app: OpenAPIHono, config: GuardSettings, kv: Kv, acc
   const perMinute = (scope: string, limit: number, key: RateLimitOptions["key"]) =>
     rateLimit({ kv, limit, windowMs: 60_000, scope, key });
   const clientAddress = (c: Context) => clientIp(c, { trustProxy: config.TRUST_PROXY });
+  // Set by `authenticate` when the request carries an account's token.
+  const account = (c: Context) => (c.var as { user?: { id: string } }).user?.id;
   app.use(
     "/api/auth/login",
     perMinute("/api/auth/login from this address", config.LOGIN_RATE_LIMIT, clientAddress),
@@ -45,11 +47,7 @@ export function guardRoutes(app: OpenAPIHono, config: GuardSettings, kv: Kv, acc
     "/api/payments/verify",
     perMinute("/api/payments/verify from this address", config.VERIFY_RATE_LIMIT, clientAddress),
     authenticate(accounts),
-    perMinute(
-      "/api/payments/verify for this account",
-      config.VERIFY_RATE_LIMIT,
-      (c) => (c.var as { user?: { id: string } }).user?.id,
-    ),
+    perMinute("/api/payments/verify for this account", config.VERIFY_RATE_LIMIT, account),
   );
   // The second plan's API. Its bearer tokens are account JWTs; /api/v1's are session tokens.
   for (const path of ["/api/robots", "/api/robots/*", "/api/execute/*", "/api/payments", "/api/payments/*"])
@@ -59,13 +57,7 @@ export function guardRoutes(app: OpenAPIHono, config: GuardSettings, kv: Kv, acc
 
   return {
     link: perMinute("/api/v1/link from this address", config.LINK_RATE_LIMIT, clientAddress),
-    execute: rateLimit({
-      kv,
-      limit: config.EXECUTE_RATE_LIMIT,
-      windowMs: 60_000,
-      scope: "/api/execute",
-      key: (c) => (c.var as { user?: { id: string } }).user?.id ?? clientAddress(c),
-    }),
+    execute: perMinute("/api/execute", config.EXECUTE_RATE_LIMIT, (c) => account(c) ?? clientAddress(c)),
     clientAddress,
   };
 }
